@@ -256,3 +256,16 @@ func FuzzParsePublicKey(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckDisplayName(t *testing.T) {
+	for _, ok := range []string{"", "Alice", "Zoë 🌻", "李小龙", strings.Repeat("a", MaxDisplayName)} {
+		if err := CheckDisplayName(ok); err != nil {
+			t.Errorf("%q refused: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{strings.Repeat("a", MaxDisplayName+1), "\xff", "a\nb", "\x1b[31mred", "evil\u202egnp.exe", "tab\there"} {
+		if err := CheckDisplayName(bad); !errors.Is(err, ErrDisplayName) {
+			t.Errorf("%q: err = %v, want ErrDisplayName", bad, err)
+		}
+	}
+}

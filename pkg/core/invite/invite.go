@@ -16,8 +16,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/hushchat/hush/pkg/core/identity"
 	"github.com/hushchat/hush/pkg/core/session"
@@ -36,10 +34,9 @@ const (
 	SignatureLabel = "hush invitation v1"
 	// IDSize is the size of an invitation ID.
 	IDSize = 16
-	// MaxDisplayName is the longest display name, in bytes of UTF-8.
-	MaxDisplayName = 64
 	// MaxLinkLength bounds a link before it is decoded. A full invitation
-	// with the longest display name is about 560 characters.
+	// with the longest display name (identity.MaxDisplayName) is about 590
+	// characters.
 	MaxLinkLength = 2048
 	// DefaultTTL is how long an invitation is valid unless asked otherwise.
 	DefaultTTL = 7 * 24 * time.Hour
@@ -100,28 +97,11 @@ func (inv *Invitation) validate() error {
 	if inv.Queue.Relay.IsZero() {
 		return malformed("no queue relay")
 	}
-	if err := checkDisplayName(inv.DisplayName); err != nil {
-		return err
+	if err := identity.CheckDisplayName(inv.DisplayName); err != nil {
+		return malformed("%v", err)
 	}
 	if !inv.Expires.After(inv.Created) {
 		return malformed("expires (%s) is not after created (%s)", inv.Expires.UTC(), inv.Created.UTC())
-	}
-	return nil
-}
-
-// checkDisplayName refuses names that are too long, not UTF-8, or contain
-// control characters (which could rewrite a terminal when shown).
-func checkDisplayName(s string) error {
-	if len(s) > MaxDisplayName {
-		return malformed("display name is %d bytes, at most %d", len(s), MaxDisplayName)
-	}
-	if !utf8.ValidString(s) {
-		return malformed("display name is not UTF-8")
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
-			return malformed("display name contains control character %U", r)
-		}
 	}
 	return nil
 }

@@ -124,7 +124,7 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestLongestLinkFits(t *testing.T) {
-	iv := newInviter(t, strings.Repeat("é", MaxDisplayName/2))
+	iv := newInviter(t, strings.Repeat("é", identity.MaxDisplayName/2))
 	link := iv.link(t)
 	if len(link) > MaxLinkLength/3 {
 		t.Errorf("longest invitation is %d characters; MaxLinkLength %d leaves too little headroom or is too loose", len(link), MaxLinkLength)
@@ -305,7 +305,7 @@ func TestMalformedRefused(t *testing.T) {
 	edits := map[string]func(*invitev1.Invitation){
 		"control in name":   func(p *invitev1.Invitation) { p.DisplayName = "Al\x1b[2Jice" },
 		"bidi in name":      func(p *invitev1.Invitation) { p.DisplayName = "Al\u202eice" },
-		"long name":         func(p *invitev1.Invitation) { p.DisplayName = strings.Repeat("a", MaxDisplayName+1) },
+		"long name":         func(p *invitev1.Invitation) { p.DisplayName = strings.Repeat("a", identity.MaxDisplayName+1) },
 		"short ID":          func(p *invitev1.Invitation) { p.InvitationId = p.InvitationId[:8] },
 		"no queue":          func(p *invitev1.Invitation) { p.Queue = nil },
 		"zero relay":        func(p *invitev1.Invitation) { p.Queue.RelayIdentity = make([]byte, 32) },
