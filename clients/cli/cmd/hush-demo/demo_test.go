@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestDemo runs the whole demo and checks what it reports.
+func TestDemo(t *testing.T) {
+	var out bytes.Buffer
+	d := &demo{out: &out, showQR: true}
+	if err := d.run(context.Background()); err != nil {
+		t.Fatalf("demo failed: %v\n%s", err, out.String())
+	}
+	s := out.String()
+	for _, want := range []string{
+		"already accepted",
+		"message already received",
+		"keys verified",
+		`"Zoë says hello 🌻"`,
+		"█",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	nums := regexp.MustCompile(`(?m)^\s+(Alice sees|Bob sees)\s+((?:\d{5} ){11}\d{5})$`).FindAllStringSubmatch(s, -1)
+	if len(nums) != 2 || nums[0][2] != nums[1][2] {
+		t.Fatalf("demo does not show the same 60-digit safety number twice: %q", nums)
+	}
+	if d.step != 7 {
+		t.Errorf("demo ran %d steps, want 7", d.step)
+	}
+}
