@@ -7,8 +7,8 @@
 // this package (blank import) installs a logger that drops every call
 // before anything is written. The library still formats its debug
 // arguments before calling the logger; that cost cannot be avoided without
-// forking the library (see BenchmarkLibraryDebugFormatting in
-// pkg/core/session for the figure).
+// forking the library (see BenchmarkRatchetOneWay in pkg/core/session for
+// how to measure its share).
 package signallog
 
 import "go.mau.fi/libsignal/logger"
