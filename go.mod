@@ -1,6 +1,6 @@
 module github.com/hushchat/hush
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/makiuchi-d/gozxing v0.1.1
@@ -11,7 +11,11 @@ require (
 
 require (
 	filippo.io/edwards25519 v1.1.0 // indirect
+	github.com/rwcarlsen/goexif v0.0.0-20190401172101-9e8deecbddbd // indirect
 	golang.org/x/crypto v0.42.0 // indirect
-	golang.org/x/text v0.29.0 // indirect
+	golang.org/x/image v0.47.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/text v0.43.0 // indirect
 	golang.org/x/xerrors v0.0.0-20200804184101-5ec99f83aff1 // indirect
+	gopkg.in/hraban/opus.v2 v2.0.0-20230925203106-0188a62cb302 // indirect
 )

@@ -120,6 +120,31 @@ func (k *PrivateKey) Sign(msg []byte) [SignatureSize]byte {
 	return ecc.CalculateSignature(ecc.NewDjbECPrivateKey(k.priv), msg)
 }
 
+// ErrDH is returned by ECDH when the shared secret is all zeros.
+var ErrDH = errors.New("identity: Diffie-Hellman gave an all-zero result")
+
+// ECDH returns the X25519 shared secret of k and pub. The result must be
+// kept secret. pub was validated when it was parsed; an all-zero result
+// is refused all the same.
+func (k *PrivateKey) ECDH(pub PublicKey) ([KeySize]byte, error) {
+	var out [KeySize]byte
+	priv, err := ecdh.X25519().NewPrivateKey(k.priv[:])
+	if err != nil {
+		return out, fmt.Errorf("identity: %w", err)
+	}
+	p, err := ecdh.X25519().NewPublicKey(pub.k[:])
+	if err != nil {
+		return out, fmt.Errorf("identity: %w", err)
+	}
+	shared, err := priv.ECDH(p)
+	if err != nil {
+		return out, ErrDH
+	}
+	copy(out[:], shared)
+	secret.Zero(shared)
+	return out, nil
+}
+
 // Destroy zeroes the secret key. k must not be used afterwards.
 func (k *PrivateKey) Destroy() { secret.Zero32(&k.priv) }
 

@@ -269,3 +269,29 @@ func TestCheckDisplayName(t *testing.T) {
 		}
 	}
 }
+
+func TestECDH(t *testing.T) {
+	a, _ := Generate(nil)
+	b, _ := Generate(nil)
+	ab, err := a.ECDH(b.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ba, err := b.ECDH(a.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ab != ba || ab == [32]byte{} {
+		t.Fatal("the two sides disagree or got zero")
+	}
+	// Cross-check with crypto/ecdh directly.
+	ea, _ := ecdh.X25519().NewPrivateKey(a.priv[:])
+	eb, _ := ecdh.X25519().NewPublicKey(b.Public().Bytes())
+	want, _ := ea.ECDH(eb)
+	if !bytes.Equal(ab[:], want) {
+		t.Fatal("ECDH differs from crypto/ecdh")
+	}
+	if _, err := a.ECDH(PublicKey{}); !errors.Is(err, ErrDH) {
+		t.Fatalf("zero key: err = %v, want ErrDH", err)
+	}
+}
