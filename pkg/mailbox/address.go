@@ -84,6 +84,9 @@ func ParseSenderID(raw []byte) (SenderID, error) {
 	}
 	var s SenderID
 	copy(s.k[:], raw)
+	if secret.IsZero(s.k[:]) {
+		return SenderID{}, errors.New("mailbox: sender ID is all zeros")
+	}
 	return s, nil
 }
 

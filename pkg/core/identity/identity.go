@@ -23,6 +23,7 @@ import (
 	"go.mau.fi/libsignal/ecc"
 	sigid "go.mau.fi/libsignal/keys/identity"
 
+	"github.com/hushchat/hush/pkg/core/internal/signalkey"
 	_ "github.com/hushchat/hush/pkg/core/internal/signallog"
 	"github.com/hushchat/hush/pkg/internal/secret"
 )
@@ -145,7 +146,10 @@ func (k *PrivateKey) ECDH(pub PublicKey) ([KeySize]byte, error) {
 	return out, nil
 }
 
-// Destroy zeroes the secret key. k must not be used afterwards.
+// Destroy zeroes this copy of the secret key. k must not be used
+// afterwards. Copies made earlier (a session.Manager keeps libsignal's
+// form of the key for its lifetime; Go may have copied the value) are not
+// reached: Destroy shortens a key's life in memory, it does not end it.
 func (k *PrivateKey) Destroy() { secret.Zero32(&k.priv) }
 
 // EncodeSecret returns the secret key's text form, "hushid-secret:" and
@@ -164,20 +168,26 @@ func ParseSecret(s string) (*PrivateKey, error) {
 	return NewPrivateKey(raw)
 }
 
-// String returns a fixed placeholder: the secret is never printed.
-func (k *PrivateKey) String() string { return "identity.PrivateKey(redacted)" }
+// String returns a fixed placeholder: the secret is never printed. The
+// value receivers matter: a PrivateKey copied into a struct or
+// dereferenced prints the placeholder too.
+func (k PrivateKey) String() string { return "identity.PrivateKey(redacted)" }
 
 // GoString returns the same placeholder as String, for %#v.
-func (k *PrivateKey) GoString() string { return k.String() }
+func (k PrivateKey) GoString() string { return k.String() }
 
 // Format makes every fmt verb print the placeholder.
-func (k *PrivateKey) Format(f fmt.State, _ rune) { io.WriteString(f, k.String()) }
+func (k PrivateKey) Format(f fmt.State, _ rune) { io.WriteString(f, k.String()) }
 
-// Signal returns the key pair in libsignal's types. Only the session
-// package should need it.
-func (k *PrivateKey) Signal() *sigid.KeyPair {
-	return sigid.NewKeyPair(k.pub.Signal(), ecc.NewDjbECPrivateKey(k.priv))
+// signalKeyPair returns the key pair in libsignal's types, for
+// pkg/core/session through pkg/core/internal/signalkey. libsignal's types
+// print their raw bytes, so this is not exported.
+func signalKeyPair(k any) *sigid.KeyPair {
+	p := k.(*PrivateKey)
+	return sigid.NewKeyPair(p.pub.Signal(), ecc.NewDjbECPrivateKey(p.priv))
 }
+
+func init() { signalkey.KeyPair = signalKeyPair }
 
 // NewPublicKey checks raw and returns it as a PublicKey.
 func NewPublicKey(raw []byte) (PublicKey, error) {

@@ -159,10 +159,16 @@ func TestPrivateKeyNeverPrinted(t *testing.T) {
 		Name string
 		Key  *PrivateKey
 	}{"alice", k}
+	byValue := struct {
+		Name string
+		Key  PrivateKey
+	}{"alice", *k}
+	// The secret's bytes as fmt would print a [32]byte in decimal.
+	decimal := strings.Trim(fmt.Sprint(k.priv), "[]")
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x", "%X", "%q", "%d"} {
-		for _, v := range []any{k, wrapped, []*PrivateKey{k}} {
+		for _, v := range []any{k, *k, wrapped, byValue, &byValue, []*PrivateKey{k}, []PrivateKey{*k}} {
 			out := fmt.Sprintf(verb, v)
-			if strings.Contains(out, body) || strings.Contains(strings.ToLower(out), hexSecret) {
+			if strings.Contains(out, body) || strings.Contains(strings.ToLower(out), hexSecret) || strings.Contains(out, decimal) {
 				t.Errorf("%s of %T leaks the secret: %s", verb, v, out)
 			}
 		}

@@ -3,6 +3,7 @@
 package invite
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -30,9 +31,6 @@ func Sign(k *identity.PrivateKey, inv *Invitation) (string, error) {
 	}
 	if err := inv.validate(); err != nil {
 		return "", err
-	}
-	if inv.Expires.Sub(inv.Created) > MaxTTL {
-		return "", fmt.Errorf("invite: validity %s is longer than the maximum %s", inv.Expires.Sub(inv.Created), MaxTTL)
 	}
 	body, err := proto.MarshalOptions{Deterministic: true}.Marshal(toProto(inv))
 	if err != nil {
@@ -95,15 +93,18 @@ func Parse(link string, now time.Time) (*Invitation, error) {
 	if !inviter.Verify(signedBytes(body), [identity.SignatureSize]byte(sig)) {
 		return nil, ErrTampered
 	}
-	if len(p.ProtoReflect().GetUnknown()) > 0 {
-		return nil, malformed("unknown fields in a version %d invitation", Version)
-	}
 	inv, err := fromProto(&p, inviter)
 	if err != nil {
 		return nil, err
 	}
 	if err := inv.validate(); err != nil {
 		return nil, err
+	}
+	// The body must be exactly what Sign writes for these fields: no
+	// unknown fields at any depth, no second spelling of the same content.
+	again, err := proto.MarshalOptions{Deterministic: true}.Marshal(toProto(inv))
+	if err != nil || !bytes.Equal(again, body) {
+		return nil, malformed("body is not in canonical form (unknown or repeated fields)")
 	}
 	if inv.Expired(now) {
 		return nil, fmt.Errorf("%w (it expired %s)", ErrExpired, inv.Expires.UTC().Format(time.RFC3339))

@@ -103,5 +103,8 @@ func (inv *Invitation) validate() error {
 	if !inv.Expires.After(inv.Created) {
 		return malformed("expires (%s) is not after created (%s)", inv.Expires.UTC(), inv.Created.UTC())
 	}
+	if v := inv.Expires.Sub(inv.Created); v > MaxTTL {
+		return malformed("valid for %s, longer than the maximum %s", v, MaxTTL)
+	}
 	return nil
 }

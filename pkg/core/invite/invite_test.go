@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/hushchat/hush/pkg/core/identity"
@@ -149,7 +150,10 @@ func TestCheckRefusesOwnAndAccepted(t *testing.T) {
 	if _, err := Check(ctx, link, me.Public(), &l, t0); !errors.Is(err, ErrAlreadyAccepted) {
 		t.Errorf("second use: err = %v, want ErrAlreadyAccepted", err)
 	}
-	// The same invitation re-encoded differently is still the same ID.
+	if err := l.RecordAccepted(ctx, inv.ID, inv.Expires); !errors.Is(err, ErrAlreadyAccepted) {
+		t.Errorf("second RecordAccepted: err = %v, want ErrAlreadyAccepted", err)
+	}
+	// Another invitation is not affected.
 	other := newInviter(t, "")
 	if _, err := Check(ctx, other.link(t), me.Public(), &l, t0); err != nil {
 		t.Errorf("another invitation refused: %v", err)
@@ -314,6 +318,12 @@ func TestMalformedRefused(t *testing.T) {
 		"bad prekey sig":    func(p *invitev1.Invitation) { p.SignedPreKey.Signature[0] ^= 1 },
 		"expires first":     func(p *invitev1.Invitation) { p.ExpiresUnix = p.CreatedUnix - 1 },
 		"unknown body data": func(p *invitev1.Invitation) { p.ProtoReflect().SetUnknown([]byte{0xf8, 0x01, 0x01}) },
+		"unknown in queue":  func(p *invitev1.Invitation) { p.Queue.ProtoReflect().SetUnknown([]byte{0x18, 0x01}) },
+		"ten years":         func(p *invitev1.Invitation) { p.ExpiresUnix = p.CreatedUnix + 10*365*86400 },
+		"zero prekey ID":    func(p *invitev1.Invitation) { p.OneTimePreKey.Id = 0 },
+		"no-prekey marker":  func(p *invitev1.Invitation) { p.OneTimePreKey.Id = 0xFFFFFF },
+		"huge prekey ID":    func(p *invitev1.Invitation) { p.SignedPreKey.Id = 0xFFFFFFFF },
+		"zero sender":       func(p *invitev1.Invitation) { p.Queue.SenderId = make([]byte, 32) },
 	}
 	for name, edit := range edits {
 		if _, err := Parse(resign(t, iv, edit), t0); !errors.Is(err, ErrMalformed) {
@@ -328,6 +338,22 @@ func TestMalformedRefused(t *testing.T) {
 	dup := append(bytes.Clone(raw), raw[:2]...) // a second version field
 	if _, err := Parse(linkOf(dup), t0); !errors.Is(err, ErrMalformed) {
 		t.Errorf("repeated envelope field: err = %v", err)
+	}
+}
+
+// TestNonCanonicalBody signs a body that parses to a valid invitation but
+// is not what Sign writes: a field repeated (protobuf keeps the last).
+func TestNonCanonicalBody(t *testing.T) {
+	iv := newInviter(t, "Alice")
+	body, err := proto.MarshalOptions{Deterministic: true}.Marshal(toProto(iv.inv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body = protowire.AppendTag(body, 8, protowire.BytesType)
+	body = protowire.AppendString(body, "Alice")
+	sig := iv.key.Sign(signedBytes(body))
+	if _, err := Parse(encodeLink(body, sig[:]), t0); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("repeated field: err = %v, want ErrMalformed", err)
 	}
 }
 

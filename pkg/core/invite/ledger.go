@@ -16,14 +16,17 @@ import (
 type Ledger interface {
 	// Accepted reports whether the invitation id was accepted before.
 	Accepted(ctx context.Context, id ID) (bool, error)
-	// RecordAccepted remembers id until expires; after that Parse refuses
-	// the invitation as expired anyway.
+	// RecordAccepted remembers id until expires (after that Parse refuses
+	// the invitation as expired anyway). It checks and records in one
+	// step: if id is already recorded it returns ErrAlreadyAccepted, so two
+	// concurrent accepts of one link cannot both succeed.
 	RecordAccepted(ctx context.Context, id ID, expires time.Time) error
 }
 
 // Check parses link as Parse does and also refuses an invitation made by
 // self or one already in the ledger. The caller records the invitation
-// with RecordAccepted once the contact request is on its way.
+// with RecordAccepted, in the same transaction that stores the contact
+// request; that call, not this one, is what makes acceptance single-use.
 func Check(ctx context.Context, link string, self identity.PublicKey, l Ledger, now time.Time) (*Invitation, error) {
 	inv, err := Parse(link, now)
 	if err != nil {
@@ -64,6 +67,9 @@ func (m *MemLedger) RecordAccepted(_ context.Context, id ID, expires time.Time) 
 	defer m.mu.Unlock()
 	if m.seen == nil {
 		m.seen = map[ID]time.Time{}
+	}
+	if _, ok := m.seen[id]; ok {
+		return ErrAlreadyAccepted
 	}
 	m.seen[id] = expires
 	return nil

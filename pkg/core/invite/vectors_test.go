@@ -7,6 +7,7 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"os"
 	"testing"
@@ -183,10 +184,17 @@ func FuzzParse(f *testing.F) {
 		b[i] ^= 1
 		f.Add(string(b))
 	}
+	sentinels := []error{ErrNotInvitation, ErrTooLong, ErrEncoding, ErrTruncated, ErrUnsigned,
+		ErrTampered, ErrMalformed, ErrExpired, ErrNotYetValid, ErrVersion}
 	f.Fuzz(func(t *testing.T, s string) {
 		inv, err := Parse(s, t0)
 		if err != nil {
-			return
+			for _, e := range sentinels {
+				if errors.Is(err, e) {
+					return
+				}
+			}
+			t.Fatalf("error names no known problem: %v", err)
 		}
 		if err := inv.validate(); err != nil {
 			t.Fatalf("Parse accepted an invalid invitation: %v", err)

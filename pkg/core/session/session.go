@@ -23,6 +23,7 @@ import (
 	"go.mau.fi/libsignal/util/optional"
 
 	"github.com/hushchat/hush/pkg/core/identity"
+	"github.com/hushchat/hush/pkg/core/internal/signalkey"
 )
 
 // Errors returned by Manager methods. Callers branch on these with
@@ -32,10 +33,13 @@ var (
 	// when no session exists with the contact.
 	ErrNoSession = errors.New("session: no session with this contact")
 	// ErrDuplicate is returned by Decrypt for a message already decrypted
-	// (a replay or a redelivery).
+	// (a replay or a redelivery). It is decided before the message is
+	// authenticated.
 	ErrDuplicate = errors.New("session: message already received")
 	// ErrIdentityChanged is returned when the contact's identity key is not
-	// the one trusted for this address.
+	// the one trusted for this address. From Decrypt it is decided before
+	// the message is authenticated: trusting the new key must go together
+	// with decrypting the message that claims it (the client issue).
 	ErrIdentityChanged = errors.New("session: contact's identity key changed")
 	// ErrMalformed is returned by Decrypt for a ciphertext that does not
 	// parse.
@@ -68,7 +72,7 @@ func New(ctx context.Context, st Store) (*Manager, error) {
 	return &Manager{
 		st:        st,
 		local:     local,
-		localPair: local.Signal(),
+		localPair: signalkey.KeyPair(local),
 		regID:     regID,
 		ser:       serialize.NewProtoBufSerializer(),
 	}, nil
@@ -77,12 +81,16 @@ func New(ctx context.Context, st Store) (*Manager, error) {
 // NewRegistrationID returns a random libsignal registration ID, chosen
 // once per profile.
 func NewRegistrationID() (uint32, error) {
-	var b [2]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return 0, fmt.Errorf("session: read randomness: %w", err)
+	for {
+		var b [2]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return 0, fmt.Errorf("session: read randomness: %w", err)
+		}
+		// libsignal's clients use 14-bit IDs; 0 is reserved.
+		if id := uint32(binary.BigEndian.Uint16(b[:])) & 0x3fff; id != 0 {
+			return id, nil
+		}
 	}
-	// libsignal's clients use 14-bit IDs; 0 is reserved.
-	return uint32(binary.BigEndian.Uint16(b[:]))&0x3fff | 1, nil
 }
 
 // Identity returns the profile's identity public key.
@@ -169,6 +177,9 @@ func (m *Manager) freeID(ctx context.Context, load func(context.Context, uint32)
 // DiscardBundle erases the prekeys that NewBundle created for b, so a
 // session can no longer be started from it. Keys already gone are fine.
 func (m *Manager) DiscardBundle(ctx context.Context, b Bundle) error {
+	if !b.Identity.Equal(m.local.Public()) {
+		return errors.New("session: bundle is not this profile's")
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.st.RemovePreKey(ctx, b.OneTimePreKey.ID); err != nil && !errors.Is(err, ErrNotFound) {
@@ -192,96 +203,139 @@ func (m *Manager) Initiate(ctx context.Context, addr Address, b Bundle) error {
 		optional.NewOptionalUint32(b.OneTimePreKey.ID), b.SignedPreKey.ID,
 		b.OneTimePreKey.Public.signal(), b.SignedPreKey.Public.signal(),
 		b.SignedPreKey.Signature, b.Identity.Signal())
-	stg := m.stage()
-	if err := lsession.NewBuilder(stg, stg, stg, stg, sigAddr(addr), m.ser).ProcessBundle(ctx, sb); err != nil {
-		return mapError("start session", err)
-	}
-	return stg.commit(ctx)
+	return m.st.Transact(ctx, func(ctx context.Context) error {
+		stg := m.stage()
+		if err := lsession.NewBuilder(stg, stg, stg, stg, sigAddr(addr), m.ser).ProcessBundle(ctx, sb); err != nil {
+			return mapError("start session", err)
+		}
+		return stg.commit(ctx)
+	})
 }
 
 // Encrypt advances the sending chain of addr's session and returns the
-// encrypted message.
+// encrypted message. If ctx carries an outer transaction that later rolls
+// back, the ciphertext must be discarded, never sent: the next Encrypt
+// would reuse its message key.
 func (m *Manager) Encrypt(ctx context.Context, addr Address, plaintext []byte) (Ciphertext, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	ok, err := exists(m.st.LoadSession(ctx, addr))
+	var out Ciphertext
+	err := m.st.Transact(ctx, func(ctx context.Context) error {
+		ok, err := exists(m.st.LoadSession(ctx, addr))
+		if err != nil {
+			return &storeError{"load session", err}
+		}
+		if !ok {
+			return ErrNoSession
+		}
+		stg := m.stage()
+		msg, err := m.cipher(stg, addr).Encrypt(ctx, plaintext)
+		if err != nil {
+			return mapError("encrypt", err)
+		}
+		out = Ciphertext{Type: MessageType(msg.Type()), Body: msg.Serialize()}
+		return stg.commit(ctx)
+	})
 	if err != nil {
-		return Ciphertext{}, fmt.Errorf("session: load session: %w", err)
-	}
-	if !ok {
-		return Ciphertext{}, ErrNoSession
-	}
-	stg := m.stage()
-	msg, err := m.cipher(stg, addr).Encrypt(ctx, plaintext)
-	if err != nil {
-		return Ciphertext{}, mapError("encrypt", err)
-	}
-	if err := stg.commit(ctx); err != nil {
 		return Ciphertext{}, err
 	}
-	return Ciphertext{Type: MessageType(msg.Type()), Body: msg.Serialize()}, nil
+	return out, nil
 }
 
 // Decrypt decrypts a message from addr and advances the receiving chain.
 // A TypePreKey message from a new contact creates the session and consumes
 // the one-time prekey it names. On any error nothing is stored.
+//
+// ErrDuplicate and ErrIdentityChanged are decided before the message is
+// authenticated (the library checks its counter and the sender's identity
+// first): they say what the message claims, not that it is genuine.
 func (m *Manager) Decrypt(ctx context.Context, addr Address, c Ciphertext) ([]byte, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	stg := m.stage()
-	var pt []byte
-	err := guard(func() error {
-		var err error
-		pt, err = m.decrypt(ctx, stg, addr, c)
-		return err
-	})
+	p, err := m.parse(c)
 	if err != nil {
 		return nil, err
 	}
-	if err := stg.commit(ctx); err != nil {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var pt []byte
+	err = m.st.Transact(ctx, func(ctx context.Context) error {
+		stg := m.stage()
+		cipher := m.cipher(stg, addr)
+		var err error
+		if p.prekey != nil {
+			pt, err = cipher.DecryptMessage(ctx, p.prekey)
+		} else {
+			pt, err = cipher.Decrypt(ctx, p.message)
+		}
+		if err != nil {
+			return mapError("decrypt", err)
+		}
+		return stg.commit(ctx)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return pt, nil
 }
 
-func (m *Manager) decrypt(ctx context.Context, stg *staging, addr Address, c Ciphertext) ([]byte, error) {
-	switch c.Type {
-	case TypeMessage:
-		msg, err := protocol.NewSignalMessageFromBytes(c.Body, m.ser.SignalMessage)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+// parsed is a ciphertext that passed parse: exactly one field is set.
+type parsed struct {
+	message *protocol.SignalMessage
+	prekey  *protocol.PreKeySignalMessage
+}
+
+// parse reads a ciphertext and applies Hush's rules on top of the
+// library's: canonical encoding, valid keys, a one-time prekey in every
+// prekey message. Panics in the library's parsers become ErrMalformed.
+func (m *Manager) parse(c Ciphertext) (p parsed, err error) {
+	err = guard(func() error {
+		switch c.Type {
+		case TypeMessage:
+			p.message, err = m.parseMessage(c.Body)
+		case TypePreKey:
+			p.prekey, err = m.parsePreKey(c.Body)
+		default:
+			err = fmt.Errorf("%w: %v", ErrMalformed, c.Type)
 		}
-		if err := canonical(c.Body, msg.Serialize()); err != nil {
-			return nil, err
-		}
-		if err := checkKeys(msg.SenderRatchetKey()); err != nil {
-			return nil, err
-		}
-		pt, err := m.cipher(stg, addr).Decrypt(ctx, msg)
-		return pt, mapError("decrypt", err)
-	case TypePreKey:
-		msg, err := protocol.NewPreKeySignalMessageFromBytes(c.Body, m.ser.PreKeySignalMessage, m.ser.SignalMessage)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-		}
-		if err := canonical(c.Body, msg.Serialize()); err != nil {
-			return nil, err
-		}
-		// The outer message keeps the inner one as raw bytes; check those too.
-		outer, err := m.ser.PreKeySignalMessage.Deserialize(c.Body)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-		}
-		if err := canonical(outer.Message, msg.WhisperMessage().Serialize()); err != nil {
-			return nil, err
-		}
-		if err := checkKeys(msg.BaseKey(), msg.IdentityKey().PublicKey(), msg.WhisperMessage().SenderRatchetKey()); err != nil {
-			return nil, err
-		}
-		pt, err := m.cipher(stg, addr).DecryptMessage(ctx, msg)
-		return pt, mapError("decrypt", err)
+		return err
+	})
+	return p, err
+}
+
+func (m *Manager) parseMessage(b []byte) (*protocol.SignalMessage, error) {
+	msg, err := protocol.NewSignalMessageFromBytes(b, m.ser.SignalMessage)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	return nil, fmt.Errorf("%w: %v", ErrMalformed, c.Type)
+	if err := canonical(b, msg.Serialize()); err != nil {
+		return nil, err
+	}
+	return msg, checkKeys(msg.SenderRatchetKey())
+}
+
+func (m *Manager) parsePreKey(b []byte) (*protocol.PreKeySignalMessage, error) {
+	msg, err := protocol.NewPreKeySignalMessageFromBytes(b, m.ser.PreKeySignalMessage, m.ser.SignalMessage)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if err := canonical(b, msg.Serialize()); err != nil {
+		return nil, err
+	}
+	// The outer message keeps the inner one as raw bytes; check those too.
+	outer, err := m.ser.PreKeySignalMessage.Deserialize(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if err := canonical(outer.Message, msg.WhisperMessage().Serialize()); err != nil {
+		return nil, err
+	}
+	// Every Hush session starts from an invitation's bundle, which always
+	// has a one-time prekey. Without one, the library would run X3DH on
+	// the signed prekey alone, and the invitation would start as many
+	// sessions as anyone cared to make.
+	if id := msg.PreKeyID(); id == nil || id.IsEmpty || id.Value == medium.MaxValue {
+		return nil, fmt.Errorf("%w: prekey message without a one-time prekey", ErrMalformed)
+	}
+	return msg, checkKeys(msg.BaseKey(), msg.IdentityKey().PublicKey(), msg.WhisperMessage().SenderRatchetKey())
 }
 
 // canonical refuses a message whose bytes differ from the library's own
@@ -327,8 +381,8 @@ func sigAddr(a Address) *protocol.SignalAddress {
 
 // guard turns a panic inside the library's parsers into ErrMalformed. The
 // library indexes into attacker-supplied fields without checking their
-// length; a hostile message must not crash the client. Nothing staged is
-// committed when it fires.
+// length; a hostile message must not crash the client. It wraps parsing
+// only, so a bug elsewhere still shows as the panic it is.
 func guard(f func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {

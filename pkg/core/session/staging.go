@@ -88,7 +88,7 @@ func (s *staging) LoadSession(ctx context.Context, a *protocol.SignalAddress) (*
 	}
 	rec, err := record.NewSessionFromBytes(b, s.ser.Session, s.ser.State)
 	if err != nil {
-		return nil, fmt.Errorf("session: stored session record is corrupt: %w", err)
+		return nil, &storeError{"load session", fmt.Errorf("stored record is corrupt: %w", err)}
 	}
 	return rec, nil
 }
@@ -142,7 +142,7 @@ func (s *staging) LoadPreKey(ctx context.Context, id uint32) (*record.PreKey, er
 	}
 	rec, err := record.NewPreKeyFromBytes(b, s.ser.PreKeyRecord)
 	if err != nil {
-		return nil, fmt.Errorf("session: stored prekey record is corrupt: %w", err)
+		return nil, &storeError{"load prekey", fmt.Errorf("stored record is corrupt: %w", err)}
 	}
 	return rec, nil
 }
@@ -175,7 +175,7 @@ func (s *staging) LoadSignedPreKey(ctx context.Context, id uint32) (*record.Sign
 	}
 	rec, err := record.NewSignedPreKeyFromBytes(b, s.ser.SignedPreKeyRecord)
 	if err != nil {
-		return nil, fmt.Errorf("session: stored signed prekey record is corrupt: %w", err)
+		return nil, &storeError{"load signed prekey", fmt.Errorf("stored record is corrupt: %w", err)}
 	}
 	return rec, nil
 }
@@ -217,8 +217,13 @@ func (s *staging) SaveIdentity(ctx context.Context, a *protocol.SignalAddress, k
 	if err != nil {
 		return err
 	}
-	if !known.IsZero() && sameKey(known, key) {
-		return nil
+	if !known.IsZero() {
+		if sameKey(known, key) {
+			return nil
+		}
+		// The library asks IsTrustedIdentity first, so this cannot happen;
+		// refuse rather than replace a trusted key if it ever does.
+		return ErrIdentityChanged
 	}
 	pub, err := identity.FromSignal(key)
 	if err != nil {

@@ -54,4 +54,10 @@ type Store interface {
 	PreKeyStore
 	SignedPreKeyStore
 	SessionStore
+	// Transact runs fn so that all the Store calls it makes with the
+	// context it is given take effect together or not at all. The Manager
+	// holds its lock across Transact, loading, the library's work and the
+	// commit, so two operations never advance one chain from the same
+	// state. A store whose writes cannot fail may just call fn.
+	Transact(ctx context.Context, fn func(ctx context.Context) error) error
 }

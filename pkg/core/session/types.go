@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"go.mau.fi/libsignal/ecc"
+	"go.mau.fi/libsignal/util/medium"
 
 	"github.com/hushchat/hush/pkg/core/identity"
 )
@@ -81,6 +82,11 @@ func (b Bundle) Verify() error {
 	var zero PreKeyPublic
 	if b.SignedPreKey.Public == zero || b.OneTimePreKey.Public == zero {
 		return fmt.Errorf("%w: missing prekey", ErrBadBundle)
+	}
+	for _, id := range []uint32{b.SignedPreKey.ID, b.OneTimePreKey.ID} {
+		if id == 0 || id >= medium.MaxValue {
+			return fmt.Errorf("%w: prekey ID %d outside 1 to %d", ErrBadBundle, id, medium.MaxValue-1)
+		}
 	}
 	if !b.Identity.Verify(b.SignedPreKey.Public.signal().Serialize(), b.SignedPreKey.Signature) {
 		return fmt.Errorf("%w: signed prekey signature does not verify", ErrBadBundle)

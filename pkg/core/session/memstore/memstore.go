@@ -160,3 +160,9 @@ func remove[K comparable](mu *sync.Mutex, m map[K][]byte, k K) error {
 	delete(m, k)
 	return nil
 }
+
+// Transact implements session.Store. The store's writes cannot fail, and
+// the Manager's lock serialises operations, so fn runs directly.
+func (s *Store) Transact(ctx context.Context, fn func(ctx context.Context) error) error {
+	return fn(ctx)
+}
