@@ -9,53 +9,29 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 
 	"github.com/hushchat/hush/pkg/internal/secret"
+	"github.com/hushchat/hush/pkg/onion"
 )
 
-// IDSize is the size of relay identities and queue IDs.
+// IDSize is the size of queue IDs.
 const IDSize = 32
 
-// RelayPrefix starts a relay identity's text form.
-const RelayPrefix = "hushrelay:"
-
-// ErrIDLength is returned for an identity or queue ID that is not IDSize
-// bytes.
+// ErrIDLength is returned for a queue ID that is not IDSize bytes.
 var ErrIDLength = errors.New("mailbox: ID is not 32 bytes")
 
-// RelayID is a relay's Ed25519 identity public key.
-type RelayID struct {
-	k [IDSize]byte
-}
+// RelayID is a relay's Ed25519 identity public key. It is onion's type:
+// the relay a queue lives on is the exit of the paths that reach it.
+type RelayID = onion.RelayID
 
 // NewRelayID checks raw and returns it as a RelayID.
-func NewRelayID(raw []byte) (RelayID, error) {
-	if len(raw) != IDSize {
-		return RelayID{}, fmt.Errorf("%w (relay identity of %d bytes)", ErrIDLength, len(raw))
-	}
-	var r RelayID
-	copy(r.k[:], raw)
-	if r.IsZero() {
-		return RelayID{}, errors.New("mailbox: relay identity is all zeros")
-	}
-	return r, nil
-}
+func NewRelayID(raw []byte) (RelayID, error) { return onion.NewRelayID(raw) }
 
 // RelayIDFromKey returns the RelayID of an Ed25519 public key.
-func RelayIDFromKey(k ed25519.PublicKey) (RelayID, error) { return NewRelayID(k) }
-
-// Bytes returns a copy of the 32 key bytes.
-func (r RelayID) Bytes() []byte { return bytes.Clone(r.k[:]) }
-
-// IsZero reports whether r is the zero value.
-func (r RelayID) IsZero() bool { return r.k == [IDSize]byte{} }
-
-// String returns the text form, "hushrelay:" and base64url.
-func (r RelayID) String() string { return RelayPrefix + base64.RawURLEncoding.EncodeToString(r.k[:]) }
+func RelayIDFromKey(k ed25519.PublicKey) (RelayID, error) { return onion.NewRelayID(k) }
 
 // SenderID is a queue's sender ID: a capability, since whoever holds it
 // may send into the queue. It never prints.

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/hushchat/hush/pkg/onion"
 )
 
 func TestRelayID(t *testing.T) {
@@ -23,11 +25,11 @@ func TestRelayID(t *testing.T) {
 	if !bytes.Equal(r.Bytes(), pub) {
 		t.Fatal("relay ID bytes differ from the key")
 	}
-	if !strings.HasPrefix(r.String(), RelayPrefix) || len(r.String()) != len(RelayPrefix)+43 {
+	if !strings.HasPrefix(r.String(), "hushrelay:") || len(r.String()) != len("hushrelay:")+43 {
 		t.Fatalf("text form %q", r)
 	}
 	for _, n := range []int{0, 31, 33} {
-		if _, err := NewRelayID(make([]byte, n)); !errors.Is(err, ErrIDLength) {
+		if _, err := NewRelayID(make([]byte, n)); !errors.Is(err, onion.ErrKeyLength) {
 			t.Errorf("%d bytes: err = %v", n, err)
 		}
 	}
