@@ -35,7 +35,11 @@ APT_PACKAGES := \
 	gcc:gcc \
 	/usr/include/stdlib.h:libc6-dev \
 	protoc:protobuf-compiler \
-	/usr/include/google/protobuf/timestamp.proto:libprotobuf-dev
+	/usr/include/google/protobuf/timestamp.proto:libprotobuf-dev \
+	pkg-config:pkg-config \
+	/usr/include/opus/opus.h:libopus-dev \
+	/usr/include/opus/opusfile.h:libopusfile-dev \
+	opusinfo:opus-tools
 
 # protoc-gen-go is always the version of google.golang.org/protobuf in go.mod.
 # protoc-gen-connect-go is the version of connectrpc.com/connect in go.mod once
