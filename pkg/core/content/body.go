@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hushchat/hush/pkg/core/invite"
 	"github.com/hushchat/hush/pkg/mailbox"
 )
 
@@ -23,7 +24,7 @@ type Text struct {
 // ContactRequest is the first message of a contact who accepted an
 // invitation: sent into the invitation's queue, it says where to answer.
 type ContactRequest struct {
-	InvitationID [16]byte
+	InvitationID invite.ID
 	DisplayName  string
 	ReplyQueue   mailbox.QueueAddress
 }

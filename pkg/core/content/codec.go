@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/hushchat/hush/pkg/core/identity"
+	"github.com/hushchat/hush/pkg/core/invite"
 	"github.com/hushchat/hush/pkg/mailbox"
 	contentv1 "github.com/hushchat/hush/proto/content/v1"
 )
@@ -57,6 +58,9 @@ func Unmarshal(b []byte) (Message, error) {
 }
 
 func setBody(p *contentv1.Content, body Body) error {
+	if ok, err := setAttachmentBody(p, body); ok {
+		return err
+	}
 	switch b := body.(type) {
 	case Text:
 		if err := checkText(b.Text); err != nil {
@@ -105,6 +109,12 @@ func setBody(p *contentv1.Content, body Body) error {
 }
 
 func getBody(p *contentv1.Content) (Body, error) {
+	if body, ok, err := getAttachmentBody(p); ok {
+		if err != nil {
+			return nil, err
+		}
+		return body, nil
+	}
 	switch b := p.GetBody().(type) {
 	case *contentv1.Content_Text:
 		t := Text{Text: b.Text.GetBody()}
@@ -112,7 +122,11 @@ func getBody(p *contentv1.Content) (Body, error) {
 	case *contentv1.Content_ContactRequest:
 		return contactRequestOf(b.ContactRequest)
 	case *contentv1.Content_Receipt:
-		r := Receipt{Kind: ReceiptKind(b.Receipt.GetKind())}
+		kind := b.Receipt.GetKind()
+		if kind != contentv1.Receipt_KIND_DELIVERED && kind != contentv1.Receipt_KIND_READ {
+			return nil, malformed("unknown receipt kind %d", kind)
+		}
+		r := Receipt{Kind: ReceiptKind(kind)}
 		for _, id := range b.Receipt.GetMessageIds() {
 			if len(id) != IDSize {
 				return nil, malformed("receipt message ID is %d bytes", len(id))
@@ -136,9 +150,12 @@ func getBody(p *contentv1.Content) (Body, error) {
 		}
 		return DisappearingTimer{After: d}, nil
 	case nil:
+		if len(p.ProtoReflect().GetUnknown()) > 0 {
+			return nil, malformed("body of a type this Hush does not know; update Hush")
+		}
 		return nil, malformed("no body")
 	default:
-		return nil, malformed("%T messages need the attachment format, not in this build", b)
+		return nil, malformed("unknown body %T", b)
 	}
 }
 
@@ -163,7 +180,7 @@ func checkReceipt(r Receipt) error {
 }
 
 func contactRequestOf(p *contentv1.ContactRequest) (Body, error) {
-	if len(p.GetInvitationId()) != 16 {
+	if len(p.GetInvitationId()) != invite.IDSize {
 		return nil, malformed("contact request invitation ID is %d bytes", len(p.GetInvitationId()))
 	}
 	if err := identity.CheckDisplayName(p.GetDisplayName()); err != nil {
@@ -173,7 +190,7 @@ func contactRequestOf(p *contentv1.ContactRequest) (Body, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ContactRequest{InvitationID: [16]byte(p.GetInvitationId()), DisplayName: p.GetDisplayName(), ReplyQueue: q}, nil
+	return ContactRequest{InvitationID: invite.ID(p.GetInvitationId()), DisplayName: p.GetDisplayName(), ReplyQueue: q}, nil
 }
 
 func checkQueue(q mailbox.QueueAddress) error {

@@ -6,8 +6,8 @@
 //
 // Marshal and Unmarshal are the only way in and out; Unmarshal refuses a
 // version it does not know with a *VersionError. Image, file and voice
-// clip messages, which point to encrypted attachments, are added with the
-// attachment format.
+// clip messages carry an Attachment: the pointer to an encrypted
+// attachment (pkg/core/attach) and where its chunks are.
 package content
 
 import (

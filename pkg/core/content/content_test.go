@@ -13,6 +13,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/hushchat/hush/pkg/core/attach"
+	"github.com/hushchat/hush/pkg/core/invite"
 	"github.com/hushchat/hush/pkg/mailbox"
 	contentv1 "github.com/hushchat/hush/proto/content/v1"
 )
@@ -34,14 +36,32 @@ func bodies(t testing.TB) map[string]Body {
 	return map[string]Body{
 		"text":            Text{Text: "hello, Zoë 🌻"},
 		"empty text":      Text{},
-		"contact request": ContactRequest{InvitationID: [16]byte{1, 2, 3}, DisplayName: "Bob", ReplyQueue: queue(t)},
+		"contact request": ContactRequest{InvitationID: invite.ID{1, 2, 3}, DisplayName: "Bob", ReplyQueue: queue(t)},
 		"delivered":       Receipt{Kind: Delivered, MessageIDs: []ID{{1}, {2}}},
 		"read":            Receipt{Kind: Read, MessageIDs: []ID{{9}}},
 		"profile":         ProfileUpdate{DisplayName: "Robert"},
 		"rotation":        QueueRotation{NewQueue: queue(t)},
 		"timer":           DisappearingTimer{After: 7 * 24 * time.Hour},
 		"timer off":       DisappearingTimer{},
+		"image": Image{Attachment: attachment(t, "image/jpeg", "IMG_0001.jpg", 2), Width: 4032, Height: 3024,
+			Thumbnail: []byte{0xff, 0xd8, 0xff}, Caption: "the view"},
+		"file":  File{Attachment: attachment(t, "application/pdf", "report.pdf", 0), Caption: "read me"},
+		"voice": VoiceClip{Attachment: attachment(t, "audio/ogg; codecs=opus", "", 1), Duration: 12340 * time.Millisecond},
 	}
+}
+
+func attachment(t testing.TB, mime, name string, relays int) Attachment {
+	t.Helper()
+	k, err := attach.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := Attachment{Key: k, Size: 123456, MIMEType: mime, FileName: name}
+	a.Digest[0], a.Digest[31] = 1, 2
+	for range relays {
+		a.Relays = append(a.Relays, queue(t).Relay)
+	}
+	return a
 }
 
 func equalBody(a, b Body) bool {
@@ -137,6 +157,10 @@ func TestRefused(t *testing.T) {
 		"long text": {Version: 1, MessageId: id, Body: &contentv1.Content_Text{Text: &contentv1.Text{Body: strings.Repeat("a", MaxText+1)}}},
 		"receipt kind": {Version: 1, MessageId: id, Body: &contentv1.Content_Receipt{Receipt: &contentv1.Receipt{
 			Kind: 9, MessageIds: [][]byte{id}}}},
+		"receipt kind 257": {Version: 1, MessageId: id, Body: &contentv1.Content_Receipt{Receipt: &contentv1.Receipt{
+			Kind: 257, MessageIds: [][]byte{id}}}},
+		"receipt kind -254": {Version: 1, MessageId: id, Body: &contentv1.Content_Receipt{Receipt: &contentv1.Receipt{
+			Kind: -254, MessageIds: [][]byte{id}}}},
 		"empty receipt": {Version: 1, MessageId: id, Body: &contentv1.Content_Receipt{Receipt: &contentv1.Receipt{Kind: 1}}},
 		"receipt ID": {Version: 1, MessageId: id, Body: &contentv1.Content_Receipt{Receipt: &contentv1.Receipt{
 			Kind: 1, MessageIds: [][]byte{id[:5]}}}},
@@ -152,6 +176,11 @@ func TestRefused(t *testing.T) {
 		if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTooLarge) {
 			t.Errorf("%s: err = %v", name, err)
 		}
+	}
+	future := encode(t, &contentv1.Content{Version: 1, MessageId: id})
+	future = append(future, 0xa2, 0x06, 0x00) // field 100, empty: a body type from a newer Hush
+	if _, err := Unmarshal(future); err == nil || !strings.Contains(err.Error(), "update Hush") {
+		t.Errorf("unknown body type: err = %v, want one saying to update", err)
 	}
 	if _, err := Unmarshal([]byte{0xff, 0xff}); !errors.Is(err, ErrMalformed) {
 		t.Errorf("garbage: err = %v", err)

@@ -73,7 +73,7 @@ func (x Receipt_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Receipt_Kind.Descriptor instead.
 func (Receipt_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_proto_content_v1_content_proto_rawDescGZIP(), []int{9, 0}
+	return file_proto_content_v1_content_proto_rawDescGZIP(), []int{8, 0}
 }
 
 // Content is the top-level message of every ratchet plaintext.
@@ -356,8 +356,13 @@ type AttachmentPointer struct {
 	Size     uint64 `protobuf:"varint,3,opt,name=size,proto3" json:"size,omitempty"`
 	MimeType string `protobuf:"bytes,4,opt,name=mime_type,json=mimeType,proto3" json:"mime_type,omitempty"`
 	FileName string `protobuf:"bytes,5,opt,name=file_name,json=fileName,proto3" json:"file_name,omitempty"`
-	// chunks lists the encrypted chunks in order.
-	Chunks        []*ChunkLocation `protobuf:"bytes,6,rep,name=chunks,proto3" json:"chunks,omitempty"`
+	// relays are the 32-byte Ed25519 identity keys of the relays whose chunk
+	// stores hold the encrypted chunks. The chunks are not listed one by one:
+	// a large file has tens of thousands, far more than one envelope holds.
+	// Which relay holds which chunk, and each chunk's ID and delete token,
+	// follow from the key and the chunk's index (ARCHITECTURE.md,
+	// "Attachments").
+	Relays        [][]byte `protobuf:"bytes,6,rep,name=relays,proto3" json:"relays,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -427,73 +432,9 @@ func (x *AttachmentPointer) GetFileName() string {
 	return ""
 }
 
-func (x *AttachmentPointer) GetChunks() []*ChunkLocation {
+func (x *AttachmentPointer) GetRelays() [][]byte {
 	if x != nil {
-		return x.Chunks
-	}
-	return nil
-}
-
-// ChunkLocation names one stored chunk.
-type ChunkLocation struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// relay_identity is the 32-byte Ed25519 identity key of the relay.
-	RelayIdentity []byte `protobuf:"bytes,1,opt,name=relay_identity,json=relayIdentity,proto3" json:"relay_identity,omitempty"`
-	// chunk_id is the chunk's random 32-byte ID on that relay.
-	ChunkId []byte `protobuf:"bytes,2,opt,name=chunk_id,json=chunkId,proto3" json:"chunk_id,omitempty"`
-	// delete_token lets the recipient delete the chunk once verified.
-	DeleteToken   []byte `protobuf:"bytes,3,opt,name=delete_token,json=deleteToken,proto3" json:"delete_token,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *ChunkLocation) Reset() {
-	*x = ChunkLocation{}
-	mi := &file_proto_content_v1_content_proto_msgTypes[3]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ChunkLocation) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ChunkLocation) ProtoMessage() {}
-
-func (x *ChunkLocation) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_content_v1_content_proto_msgTypes[3]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ChunkLocation.ProtoReflect.Descriptor instead.
-func (*ChunkLocation) Descriptor() ([]byte, []int) {
-	return file_proto_content_v1_content_proto_rawDescGZIP(), []int{3}
-}
-
-func (x *ChunkLocation) GetRelayIdentity() []byte {
-	if x != nil {
-		return x.RelayIdentity
-	}
-	return nil
-}
-
-func (x *ChunkLocation) GetChunkId() []byte {
-	if x != nil {
-		return x.ChunkId
-	}
-	return nil
-}
-
-func (x *ChunkLocation) GetDeleteToken() []byte {
-	if x != nil {
-		return x.DeleteToken
+		return x.Relays
 	}
 	return nil
 }
@@ -513,7 +454,7 @@ type Image struct {
 
 func (x *Image) Reset() {
 	*x = Image{}
-	mi := &file_proto_content_v1_content_proto_msgTypes[4]
+	mi := &file_proto_content_v1_content_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -525,7 +466,7 @@ func (x *Image) String() string {
 func (*Image) ProtoMessage() {}
 
 func (x *Image) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_content_v1_content_proto_msgTypes[4]
+	mi := &file_proto_content_v1_content_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -538,7 +479,7 @@ func (x *Image) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Image.ProtoReflect.Descriptor instead.
 func (*Image) Descriptor() ([]byte, []int) {
-	return file_proto_content_v1_content_proto_rawDescGZIP(), []int{4}
+	return file_proto_content_v1_content_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Image) GetAttachment() *AttachmentPointer {
@@ -587,7 +528,7 @@ type File struct {
 
 func (x *File) Reset() {
 	*x = File{}
-	mi := &file_proto_content_v1_content_proto_msgTypes[5]
+	mi := &file_proto_content_v1_content_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -599,7 +540,7 @@ func (x *File) String() string {
 func (*File) ProtoMessage() {}
 
 func (x *File) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_content_v1_content_proto_msgTypes[5]
+	mi := &file_proto_content_v1_content_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -612,7 +553,7 @@ func (x *File) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use File.ProtoReflect.Descriptor instead.
 func (*File) Descriptor() ([]byte, []int) {
-	return file_proto_content_v1_content_proto_rawDescGZIP(), []int{5}
+	return file_proto_content_v1_content_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *File) GetAttachment() *AttachmentPointer {
@@ -640,7 +581,7 @@ type VoiceClip struct {
 
 func (x *VoiceClip) Reset() {
 	*x = VoiceClip{}
-	mi := &file_proto_content_v1_content_proto_msgTypes[6]
+	mi := &file_proto_content_v1_content_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -652,7 +593,7 @@ func (x *VoiceClip) String() string {
 func (*VoiceClip) ProtoMessage() {}
 
 func (x *VoiceClip) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_content_v1_content_proto_msgTypes[6]
+	mi := &file_proto_content_v1_content_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -665,7 +606,7 @@ func (x *VoiceClip) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VoiceClip.ProtoReflect.Descriptor instead.
 func (*VoiceClip) Descriptor() ([]byte, []int) {
-	return file_proto_content_v1_content_proto_rawDescGZIP(), []int{6}
+	return file_proto_content_v1_content_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *VoiceClip) GetAttachment() *AttachmentPointer {
@@ -696,7 +637,7 @@ type QueueAddress struct {
 
 func (x *QueueAddress) Reset() {
 	*x = QueueAddress{}
-	mi := &file_proto_content_v1_content_proto_msgTypes[7]
+	mi := &file_proto_content_v1_content_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -708,7 +649,7 @@ func (x *QueueAddress) String() string {
 func (*QueueAddress) ProtoMessage() {}
 
 func (x *QueueAddress) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_content_v1_content_proto_msgTypes[7]
+	mi := &file_proto_content_v1_content_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -721,7 +662,7 @@ func (x *QueueAddress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueueAddress.ProtoReflect.Descriptor instead.
 func (*QueueAddress) Descriptor() ([]byte, []int) {
-	return file_proto_content_v1_content_proto_rawDescGZIP(), []int{7}
+	return file_proto_content_v1_content_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *QueueAddress) GetRelayIdentity() []byte {
@@ -753,7 +694,7 @@ type ContactRequest struct {
 
 func (x *ContactRequest) Reset() {
 	*x = ContactRequest{}
-	mi := &file_proto_content_v1_content_proto_msgTypes[8]
+	mi := &file_proto_content_v1_content_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -765,7 +706,7 @@ func (x *ContactRequest) String() string {
 func (*ContactRequest) ProtoMessage() {}
 
 func (x *ContactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_content_v1_content_proto_msgTypes[8]
+	mi := &file_proto_content_v1_content_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -778,7 +719,7 @@ func (x *ContactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContactRequest.ProtoReflect.Descriptor instead.
 func (*ContactRequest) Descriptor() ([]byte, []int) {
-	return file_proto_content_v1_content_proto_rawDescGZIP(), []int{8}
+	return file_proto_content_v1_content_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ContactRequest) GetInvitationId() []byte {
@@ -814,7 +755,7 @@ type Receipt struct {
 
 func (x *Receipt) Reset() {
 	*x = Receipt{}
-	mi := &file_proto_content_v1_content_proto_msgTypes[9]
+	mi := &file_proto_content_v1_content_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -826,7 +767,7 @@ func (x *Receipt) String() string {
 func (*Receipt) ProtoMessage() {}
 
 func (x *Receipt) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_content_v1_content_proto_msgTypes[9]
+	mi := &file_proto_content_v1_content_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -839,7 +780,7 @@ func (x *Receipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Receipt.ProtoReflect.Descriptor instead.
 func (*Receipt) Descriptor() ([]byte, []int) {
-	return file_proto_content_v1_content_proto_rawDescGZIP(), []int{9}
+	return file_proto_content_v1_content_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Receipt) GetKind() Receipt_Kind {
@@ -866,7 +807,7 @@ type ProfileUpdate struct {
 
 func (x *ProfileUpdate) Reset() {
 	*x = ProfileUpdate{}
-	mi := &file_proto_content_v1_content_proto_msgTypes[10]
+	mi := &file_proto_content_v1_content_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -878,7 +819,7 @@ func (x *ProfileUpdate) String() string {
 func (*ProfileUpdate) ProtoMessage() {}
 
 func (x *ProfileUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_content_v1_content_proto_msgTypes[10]
+	mi := &file_proto_content_v1_content_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -891,7 +832,7 @@ func (x *ProfileUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProfileUpdate.ProtoReflect.Descriptor instead.
 func (*ProfileUpdate) Descriptor() ([]byte, []int) {
-	return file_proto_content_v1_content_proto_rawDescGZIP(), []int{10}
+	return file_proto_content_v1_content_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ProfileUpdate) GetDisplayName() string {
@@ -911,7 +852,7 @@ type QueueRotation struct {
 
 func (x *QueueRotation) Reset() {
 	*x = QueueRotation{}
-	mi := &file_proto_content_v1_content_proto_msgTypes[11]
+	mi := &file_proto_content_v1_content_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -923,7 +864,7 @@ func (x *QueueRotation) String() string {
 func (*QueueRotation) ProtoMessage() {}
 
 func (x *QueueRotation) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_content_v1_content_proto_msgTypes[11]
+	mi := &file_proto_content_v1_content_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -936,7 +877,7 @@ func (x *QueueRotation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueueRotation.ProtoReflect.Descriptor instead.
 func (*QueueRotation) Descriptor() ([]byte, []int) {
-	return file_proto_content_v1_content_proto_rawDescGZIP(), []int{11}
+	return file_proto_content_v1_content_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *QueueRotation) GetNewQueue() *QueueAddress {
@@ -957,7 +898,7 @@ type DisappearingTimer struct {
 
 func (x *DisappearingTimer) Reset() {
 	*x = DisappearingTimer{}
-	mi := &file_proto_content_v1_content_proto_msgTypes[12]
+	mi := &file_proto_content_v1_content_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -969,7 +910,7 @@ func (x *DisappearingTimer) String() string {
 func (*DisappearingTimer) ProtoMessage() {}
 
 func (x *DisappearingTimer) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_content_v1_content_proto_msgTypes[12]
+	mi := &file_proto_content_v1_content_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -982,7 +923,7 @@ func (x *DisappearingTimer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisappearingTimer.ProtoReflect.Descriptor instead.
 func (*DisappearingTimer) Descriptor() ([]byte, []int) {
-	return file_proto_content_v1_content_proto_rawDescGZIP(), []int{12}
+	return file_proto_content_v1_content_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DisappearingTimer) GetSeconds() uint32 {
@@ -1016,18 +957,14 @@ const file_proto_content_v1_content_proto_rawDesc = "" +
 	"\x12disappearing_timer\x18\x12 \x01(\v2\".hush.content.v1.DisappearingTimerH\x00R\x11disappearingTimerB\x06\n" +
 	"\x04body\"\x1a\n" +
 	"\x04Text\x12\x12\n" +
-	"\x04body\x18\x01 \x01(\tR\x04body\"\xc3\x01\n" +
+	"\x04body\x18\x01 \x01(\tR\x04body\"\xa3\x01\n" +
 	"\x11AttachmentPointer\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\fR\x03key\x12\x16\n" +
 	"\x06digest\x18\x02 \x01(\fR\x06digest\x12\x12\n" +
 	"\x04size\x18\x03 \x01(\x04R\x04size\x12\x1b\n" +
 	"\tmime_type\x18\x04 \x01(\tR\bmimeType\x12\x1b\n" +
-	"\tfile_name\x18\x05 \x01(\tR\bfileName\x126\n" +
-	"\x06chunks\x18\x06 \x03(\v2\x1e.hush.content.v1.ChunkLocationR\x06chunks\"t\n" +
-	"\rChunkLocation\x12%\n" +
-	"\x0erelay_identity\x18\x01 \x01(\fR\rrelayIdentity\x12\x19\n" +
-	"\bchunk_id\x18\x02 \x01(\fR\achunkId\x12!\n" +
-	"\fdelete_token\x18\x03 \x01(\fR\vdeleteToken\"\xb1\x01\n" +
+	"\tfile_name\x18\x05 \x01(\tR\bfileName\x12\x16\n" +
+	"\x06relays\x18\x06 \x03(\fR\x06relays\"\xb1\x01\n" +
 	"\x05Image\x12B\n" +
 	"\n" +
 	"attachment\x18\x01 \x01(\v2\".hush.content.v1.AttachmentPointerR\n" +
@@ -1083,45 +1020,43 @@ func file_proto_content_v1_content_proto_rawDescGZIP() []byte {
 }
 
 var file_proto_content_v1_content_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_proto_content_v1_content_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_proto_content_v1_content_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_proto_content_v1_content_proto_goTypes = []any{
 	(Receipt_Kind)(0),         // 0: hush.content.v1.Receipt.Kind
 	(*Content)(nil),           // 1: hush.content.v1.Content
 	(*Text)(nil),              // 2: hush.content.v1.Text
 	(*AttachmentPointer)(nil), // 3: hush.content.v1.AttachmentPointer
-	(*ChunkLocation)(nil),     // 4: hush.content.v1.ChunkLocation
-	(*Image)(nil),             // 5: hush.content.v1.Image
-	(*File)(nil),              // 6: hush.content.v1.File
-	(*VoiceClip)(nil),         // 7: hush.content.v1.VoiceClip
-	(*QueueAddress)(nil),      // 8: hush.content.v1.QueueAddress
-	(*ContactRequest)(nil),    // 9: hush.content.v1.ContactRequest
-	(*Receipt)(nil),           // 10: hush.content.v1.Receipt
-	(*ProfileUpdate)(nil),     // 11: hush.content.v1.ProfileUpdate
-	(*QueueRotation)(nil),     // 12: hush.content.v1.QueueRotation
-	(*DisappearingTimer)(nil), // 13: hush.content.v1.DisappearingTimer
+	(*Image)(nil),             // 4: hush.content.v1.Image
+	(*File)(nil),              // 5: hush.content.v1.File
+	(*VoiceClip)(nil),         // 6: hush.content.v1.VoiceClip
+	(*QueueAddress)(nil),      // 7: hush.content.v1.QueueAddress
+	(*ContactRequest)(nil),    // 8: hush.content.v1.ContactRequest
+	(*Receipt)(nil),           // 9: hush.content.v1.Receipt
+	(*ProfileUpdate)(nil),     // 10: hush.content.v1.ProfileUpdate
+	(*QueueRotation)(nil),     // 11: hush.content.v1.QueueRotation
+	(*DisappearingTimer)(nil), // 12: hush.content.v1.DisappearingTimer
 }
 var file_proto_content_v1_content_proto_depIdxs = []int32{
 	2,  // 0: hush.content.v1.Content.text:type_name -> hush.content.v1.Text
-	5,  // 1: hush.content.v1.Content.image:type_name -> hush.content.v1.Image
-	6,  // 2: hush.content.v1.Content.file:type_name -> hush.content.v1.File
-	7,  // 3: hush.content.v1.Content.voice_clip:type_name -> hush.content.v1.VoiceClip
-	9,  // 4: hush.content.v1.Content.contact_request:type_name -> hush.content.v1.ContactRequest
-	10, // 5: hush.content.v1.Content.receipt:type_name -> hush.content.v1.Receipt
-	11, // 6: hush.content.v1.Content.profile_update:type_name -> hush.content.v1.ProfileUpdate
-	12, // 7: hush.content.v1.Content.queue_rotation:type_name -> hush.content.v1.QueueRotation
-	13, // 8: hush.content.v1.Content.disappearing_timer:type_name -> hush.content.v1.DisappearingTimer
-	4,  // 9: hush.content.v1.AttachmentPointer.chunks:type_name -> hush.content.v1.ChunkLocation
-	3,  // 10: hush.content.v1.Image.attachment:type_name -> hush.content.v1.AttachmentPointer
-	3,  // 11: hush.content.v1.File.attachment:type_name -> hush.content.v1.AttachmentPointer
-	3,  // 12: hush.content.v1.VoiceClip.attachment:type_name -> hush.content.v1.AttachmentPointer
-	8,  // 13: hush.content.v1.ContactRequest.reply_queue:type_name -> hush.content.v1.QueueAddress
-	0,  // 14: hush.content.v1.Receipt.kind:type_name -> hush.content.v1.Receipt.Kind
-	8,  // 15: hush.content.v1.QueueRotation.new_queue:type_name -> hush.content.v1.QueueAddress
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	4,  // 1: hush.content.v1.Content.image:type_name -> hush.content.v1.Image
+	5,  // 2: hush.content.v1.Content.file:type_name -> hush.content.v1.File
+	6,  // 3: hush.content.v1.Content.voice_clip:type_name -> hush.content.v1.VoiceClip
+	8,  // 4: hush.content.v1.Content.contact_request:type_name -> hush.content.v1.ContactRequest
+	9,  // 5: hush.content.v1.Content.receipt:type_name -> hush.content.v1.Receipt
+	10, // 6: hush.content.v1.Content.profile_update:type_name -> hush.content.v1.ProfileUpdate
+	11, // 7: hush.content.v1.Content.queue_rotation:type_name -> hush.content.v1.QueueRotation
+	12, // 8: hush.content.v1.Content.disappearing_timer:type_name -> hush.content.v1.DisappearingTimer
+	3,  // 9: hush.content.v1.Image.attachment:type_name -> hush.content.v1.AttachmentPointer
+	3,  // 10: hush.content.v1.File.attachment:type_name -> hush.content.v1.AttachmentPointer
+	3,  // 11: hush.content.v1.VoiceClip.attachment:type_name -> hush.content.v1.AttachmentPointer
+	7,  // 12: hush.content.v1.ContactRequest.reply_queue:type_name -> hush.content.v1.QueueAddress
+	0,  // 13: hush.content.v1.Receipt.kind:type_name -> hush.content.v1.Receipt.Kind
+	7,  // 14: hush.content.v1.QueueRotation.new_queue:type_name -> hush.content.v1.QueueAddress
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_proto_content_v1_content_proto_init() }
@@ -1146,7 +1081,7 @@ func file_proto_content_v1_content_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_content_v1_content_proto_rawDesc), len(file_proto_content_v1_content_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   13,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
