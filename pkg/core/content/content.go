@@ -21,9 +21,12 @@ import (
 // Version is the content format this package writes and reads.
 const Version = 1
 
-// MaxSize bounds an encoded message before it is decoded. Every message
-// travels in one sealed envelope, which is smaller.
-const MaxSize = 16 << 10
+// MaxSize bounds an encoded message. Every message travels in one sealed
+// envelope: sealed.MaxCiphertext (15,260 B) less the Signal session's
+// overhead (at most ~170 B for a session's first message) leaves this,
+// with room to spare; a test in pkg/core/sealed checks it. Marshal refuses
+// more, so an oversized message is refused before the ratchet advances.
+const MaxSize = 15000
 
 // MaxText is the longest text message, in bytes of UTF-8. Longer text is
 // sent as a file.

@@ -5,16 +5,19 @@ package sealed
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/binary"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hushchat/hush/pkg/core/attach"
 	"github.com/hushchat/hush/pkg/core/content"
 	"github.com/hushchat/hush/pkg/core/identity"
 	"github.com/hushchat/hush/pkg/core/session"
 	"github.com/hushchat/hush/pkg/core/session/memstore"
+	"github.com/hushchat/hush/pkg/mailbox"
 )
 
 func mustKey(t testing.TB) *identity.PrivateKey {
@@ -67,11 +70,24 @@ func TestThroughSession(t *testing.T) {
 	if err := bm.Initiate(ctx, "alice", bundle); err != nil {
 		t.Fatal(err)
 	}
+	pointer := func(mime, name string) content.Attachment {
+		k, err := attach.NewKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return content.Attachment{Key: k, Digest: attach.Digest{1, 2, 3}, Size: 1 << 20, MIMEType: mime, FileName: name}
+	}
 	bodies := []content.Body{
 		content.Text{Text: "first, in a prekey message"},
 		content.Text{Text: strings.Repeat("long text ", content.MaxText/10)},
+		content.Image{Attachment: pointer("image/jpeg", "IMG_1.jpg"), Width: 4000, Height: 3000,
+			Thumbnail: bytes.Repeat([]byte{0xd8}, content.MaxThumbnail), Caption: strings.Repeat("c", content.MaxCaption)},
+		content.File{Attachment: pointer("application/pdf", "report.pdf"), Caption: "read me"},
+		content.VoiceClip{Attachment: pointer("audio/ogg; codecs=opus", ""), Duration: 42 * time.Second},
+		content.ContactRequest{DisplayName: "Bob", ReplyQueue: queueAddress(t)},
 		content.ProfileUpdate{DisplayName: "Bob"},
 		content.Receipt{Kind: content.Read, MessageIDs: make([]content.ID, content.MaxReceiptIDs)},
+		content.QueueRotation{NewQueue: queueAddress(t)},
 		content.DisappearingTimer{After: time.Hour},
 	}
 	for i, body := range bodies {
@@ -118,18 +134,24 @@ func TestLargestContentFits(t *testing.T) {
 		t.Fatal(err)
 	}
 	m, _ := content.New(content.Text{Text: strings.Repeat("é", content.MaxText/2)}, time.Now())
-	pt, err := content.Marshal(m)
+	text, err := content.Marshal(m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := bm.Encrypt(ctx, "alice", pt)
-	if err != nil {
-		t.Fatal(err)
+	// The largest content Marshal can produce, and the largest text.
+	for _, pt := range [][]byte{make([]byte, content.MaxSize), text} {
+		c, err := bm.Encrypt(ctx, "alice", pt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Type != session.TypePreKey {
+			t.Fatalf("message is %v, want the larger prekey form", c.Type)
+		}
+		if len(c.Body) > MaxCiphertext {
+			t.Fatalf("%d bytes of content give a %d-byte prekey message; envelopes carry %d", len(pt), len(c.Body), MaxCiphertext)
+		}
+		t.Logf("%d bytes of content: %d of ciphertext, %d to spare", len(pt), len(c.Body), MaxCiphertext-len(c.Body))
 	}
-	if len(c.Body) > MaxCiphertext {
-		t.Fatalf("largest text gives a %d-byte prekey message; envelopes carry %d", len(c.Body), MaxCiphertext)
-	}
-	t.Logf("largest text: %d bytes of content, %d of ciphertext, %d to spare", len(pt), len(c.Body), MaxCiphertext-len(c.Body))
 }
 
 func TestTooLarge(t *testing.T) {
@@ -141,6 +163,17 @@ func TestTooLarge(t *testing.T) {
 	if _, err := Seal(nil, alice, bob.Public(), session.Ciphertext{Type: 9}); err == nil {
 		t.Fatal("unknown message type sealed")
 	}
+}
+
+func queueAddress(t *testing.T) mailbox.QueueAddress {
+	t.Helper()
+	pub, _, _ := ed25519.GenerateKey(nil)
+	r, err := mailbox.RelayIDFromKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := mailbox.NewSenderID(nil)
+	return mailbox.QueueAddress{Relay: r, Sender: s}
 }
 
 func TestWrongRecipient(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"github.com/hushchat/hush/pkg/core/content"
 	"github.com/hushchat/hush/pkg/core/identity"
 	"github.com/hushchat/hush/pkg/core/invite"
+	"github.com/hushchat/hush/pkg/core/sealed"
 	"github.com/hushchat/hush/pkg/core/session"
 	"github.com/hushchat/hush/pkg/core/session/memstore"
 	"github.com/hushchat/hush/pkg/core/verify"
@@ -27,7 +28,8 @@ type user struct {
 	key     *identity.PrivateKey
 	mgr     *session.Manager
 	ledger  invite.MemLedger
-	contact session.Address // the one contact this demo gives each user
+	contact session.Address    // the one contact this demo gives each user
+	peer    identity.PublicKey // that contact's identity key, once known
 	queue   mailbox.QueueAddress
 }
 
@@ -81,6 +83,10 @@ func (d *demo) run(ctx context.Context) error {
 	}
 	d.begin("A replayed message is refused")
 	if err := d.replay(ctx, alice, bob); err != nil {
+		return err
+	}
+	d.begin("Attachments: a photo with GPS tags, a file, a voice clip")
+	if err := d.attachments(ctx, alice, bob); err != nil {
 		return err
 	}
 	d.begin("Safety numbers")
@@ -143,29 +149,30 @@ func (d *demo) invite(ctx context.Context, alice *user) (string, *invite.Invitat
 	return link, inv, nil
 }
 
-// envelope is what one side would put in the other's mailbox queue.
-type envelope = session.Ciphertext
+// envelope is what one side would put in the other's mailbox queue: a
+// sealed envelope of exactly sealed.EnvelopeSize bytes.
+type envelope = []byte
 
 func (d *demo) accept(ctx context.Context, bob *user, link string) (envelope, error) {
 	inv, err := invite.Check(ctx, link, bob.key.Public(), &bob.ledger, d.now)
 	if err != nil {
-		return envelope{}, fmt.Errorf("bob: %w", err)
+		return nil, fmt.Errorf("bob: %w", err)
 	}
 	d.say("signature valid; from %q, %s", inv.DisplayName, inv.Inviter().ShortString())
-	bob.contact = "alice"
+	bob.contact, bob.peer = "alice", inv.Inviter()
 	if err := bob.mgr.Initiate(ctx, bob.contact, inv.Bundle); err != nil {
-		return envelope{}, fmt.Errorf("bob: X3DH: %w", err)
+		return nil, fmt.Errorf("bob: X3DH: %w", err)
 	}
 	d.say("X3DH done with Alice's signed and one-time prekeys")
 	req := content.ContactRequest{InvitationID: inv.ID, DisplayName: bob.name, ReplyQueue: bob.queue}
 	env, err := d.seal(ctx, bob, req)
 	if err != nil {
-		return envelope{}, err
+		return nil, err
 	}
 	if err := bob.ledger.RecordAccepted(ctx, inv.ID, inv.Expires); err != nil {
-		return envelope{}, err
+		return nil, err
 	}
-	d.say("contact request encrypted: %s of %d bytes", env.Type, len(env.Body))
+	d.say("contact request sealed: a %d-byte envelope that does not say who sent it", len(env))
 	return env, nil
 }
 
@@ -230,7 +237,7 @@ func (d *demo) converse(ctx context.Context, alice, bob *user) error {
 		if !ok || text.Text != l.text || got.ID != m.ID {
 			return fmt.Errorf("%s read %+v, want %q", l.to.name, got.Body, l.text)
 		}
-		d.say("%-5s → %-5s %q (%s, %d bytes)", l.from.name, l.to.name, text.Text, env.Type, len(env.Body))
+		d.say("%-5s → %-5s %q (envelope of %d bytes)", l.from.name, l.to.name, text.Text, len(env))
 		receipt, _ := content.New(content.Receipt{Kind: content.Read, MessageIDs: []content.ID{m.ID}}, time.Now())
 		renv, err := d.sealMessage(ctx, l.to, receipt)
 		if err != nil {
@@ -313,27 +320,50 @@ func (d *demo) safetyNumber(ctx context.Context, u *user) (verify.SafetyNumber, 
 func (d *demo) seal(ctx context.Context, from *user, body content.Body) (envelope, error) {
 	m, err := content.New(body, time.Now())
 	if err != nil {
-		return envelope{}, err
+		return nil, err
 	}
 	return d.sealMessage(ctx, from, m)
 }
 
+// sealMessage encrypts m in from's session with its contact and seals the
+// result for the contact's identity key.
 func (d *demo) sealMessage(ctx context.Context, from *user, m content.Message) (envelope, error) {
 	pt, err := content.Marshal(m)
 	if err != nil {
-		return envelope{}, err
+		return nil, err
 	}
-	env, err := from.mgr.Encrypt(ctx, from.contact, pt)
+	c, err := from.mgr.Encrypt(ctx, from.contact, pt)
 	if err != nil {
-		return envelope{}, fmt.Errorf("%s: encrypt: %w", from.name, err)
+		return nil, fmt.Errorf("%s: encrypt: %w", from.name, err)
+	}
+	env, err := sealed.Seal(nil, from.key, from.peer, c)
+	if err != nil {
+		return nil, fmt.Errorf("%s: seal: %w", from.name, err)
 	}
 	return env, nil
 }
 
+// open opens an envelope for to, refuses one whose sealed sender is not
+// to's contact, and decrypts it. On first contact the sealed sender must
+// be the identity the session was built with.
 func (d *demo) open(ctx context.Context, to *user, env envelope) (content.Message, error) {
-	pt, err := to.mgr.Decrypt(ctx, to.contact, env)
+	o, err := sealed.Open(to.key, env)
+	if err != nil {
+		return content.Message{}, fmt.Errorf("%s: %w", to.name, err)
+	}
+	if !to.peer.IsZero() && !o.Sender.Equal(to.peer) {
+		return content.Message{}, fmt.Errorf("%s: envelope sealed by %s, not by the contact", to.name, o.Sender.ShortString())
+	}
+	pt, err := to.mgr.Decrypt(ctx, to.contact, o.Message)
 	if err != nil {
 		return content.Message{}, fmt.Errorf("%s: decrypt: %w", to.name, err)
+	}
+	if to.peer.IsZero() {
+		remote, err := to.mgr.RemoteIdentity(ctx, to.contact)
+		if err != nil || !remote.Equal(o.Sender) {
+			return content.Message{}, fmt.Errorf("%s: sealed sender and session identity differ", to.name)
+		}
+		to.peer = o.Sender
 	}
 	m, err := content.Unmarshal(pt)
 	if err != nil {

@@ -24,6 +24,11 @@ func TestDemo(t *testing.T) {
 		"keys verified",
 		`"Zoë says hello 🌻"`,
 		"█",
+		"its EXIF says 48.8584°N 2.2945°E",
+		"Bob's copy: no EXIF block, no GPS tags",
+		"file field-notes.tar: 3145728 bytes as 103 chunks",
+		"voice clip (2.5 s)",
+		"envelope of 15360 bytes",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("demo output lacks %q", want)
@@ -33,7 +38,7 @@ func TestDemo(t *testing.T) {
 	if len(nums) != 2 || nums[0][2] != nums[1][2] {
 		t.Fatalf("demo does not show the same 60-digit safety number twice: %q", nums)
 	}
-	if d.step != 7 {
-		t.Errorf("demo ran %d steps, want 7", d.step)
+	if d.step != 8 {
+		t.Errorf("demo ran %d steps, want 8", d.step)
 	}
 }

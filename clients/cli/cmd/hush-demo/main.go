@@ -2,11 +2,13 @@
 
 // Command hush-demo runs two Hush users in one process and shows the core
 // at work: identities, a one-time invitation made and accepted, a Signal
-// session, messages both ways, and the safety number both sides see.
+// session, messages both ways in sealed envelopes, a photo stripped of its
+// GPS tags, a file and a voice clip as encrypted chunks, and the safety
+// number both sides see.
 //
-// There is no network yet: the bytes one side would put in a mailbox are
-// handed to the other directly. It prints what it does and exits non-zero
-// if any step fails.
+// There is no network yet: the envelopes one side would put in a mailbox,
+// and the chunks it would upload, are handed to the other directly. It
+// prints what it does and exits non-zero if any step fails.
 //
 // Usage:
 //
@@ -23,7 +25,8 @@ import (
 const usage = `usage: hush-demo [-qr]
 
 Runs two Hush users, Alice and Bob, in one process: Alice invites Bob,
-Bob accepts, they exchange messages and compare safety numbers.
+Bob accepts, they exchange messages, a photo, a file and a voice clip,
+and compare safety numbers.
 
   -qr   also print the invitation and safety-number QR codes
 `
