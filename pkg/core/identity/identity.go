@@ -68,6 +68,7 @@ type PublicKey struct {
 type PrivateKey struct {
 	_    [0]func() // incomparable: == would not be constant time
 	priv [KeySize]byte
+	ek   *ecdh.PrivateKey // the same key, kept so ECDH does one multiplication
 	pub  PublicKey
 }
 
@@ -95,7 +96,7 @@ func NewPrivateKey(raw [KeySize]byte) (*PrivateKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}
-	p := &PrivateKey{}
+	p := &PrivateKey{ek: k}
 	copy(p.priv[:], raw[:])
 	copy(p.pub.k[:], k.PublicKey().Bytes())
 	return p, nil
@@ -129,15 +130,14 @@ var ErrDH = errors.New("identity: Diffie-Hellman gave an all-zero result")
 // is refused all the same.
 func (k *PrivateKey) ECDH(pub PublicKey) ([KeySize]byte, error) {
 	var out [KeySize]byte
-	priv, err := ecdh.X25519().NewPrivateKey(k.priv[:])
-	if err != nil {
-		return out, fmt.Errorf("identity: %w", err)
+	if k.ek == nil {
+		return out, errors.New("identity: key was destroyed")
 	}
 	p, err := ecdh.X25519().NewPublicKey(pub.k[:])
 	if err != nil {
 		return out, fmt.Errorf("identity: %w", err)
 	}
-	shared, err := priv.ECDH(p)
+	shared, err := k.ek.ECDH(p)
 	if err != nil {
 		return out, ErrDH
 	}
@@ -150,7 +150,10 @@ func (k *PrivateKey) ECDH(pub PublicKey) ([KeySize]byte, error) {
 // afterwards. Copies made earlier (a session.Manager keeps libsignal's
 // form of the key for its lifetime; Go may have copied the value) are not
 // reached: Destroy shortens a key's life in memory, it does not end it.
-func (k *PrivateKey) Destroy() { secret.Zero32(&k.priv) }
+func (k *PrivateKey) Destroy() {
+	secret.Zero32(&k.priv)
+	k.ek = nil // crypto/ecdh keys cannot be zeroed; drop ours for the collector
+}
 
 // EncodeSecret returns the secret key's text form, "hushid-secret:" and
 // base64url. The result must be kept secret.

@@ -241,9 +241,13 @@ func TestSignVerify(t *testing.T) {
 
 func TestDestroy(t *testing.T) {
 	k, _ := Generate(nil)
+	other, _ := Generate(nil)
 	k.Destroy()
 	if k.priv != [32]byte{} {
 		t.Fatal("Destroy left secret bytes")
+	}
+	if _, err := k.ECDH(other.Public()); err == nil {
+		t.Fatal("a destroyed key still computes ECDH")
 	}
 }
 
