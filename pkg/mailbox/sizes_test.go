@@ -3,6 +3,7 @@
 package mailbox
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/hushchat/hush/pkg/core/attach"
@@ -10,30 +11,44 @@ import (
 	"github.com/hushchat/hush/pkg/onion"
 )
 
-// opHeaderBudget is the room each mailbox operation keeps for its own
-// fields (operation, IDs, signature, status) beside what it carries.
-const opHeaderBudget = 256
-
 // TestSizesFitOnion checks the sizes of the packages that own them
-// against the onion payload capacities, as the design requires: a Send
-// carries one envelope, a Fetch response two, PutChunk and GetChunk one
-// chunk each.
+// against the onion payload capacities, as the design requires, and
+// measures the largest requests and responses this package writes.
 func TestSizesFitOnion(t *testing.T) {
-	checks := []struct {
-		what      string
-		need, cap int
-	}{
-		{"Send request (one envelope)", sealed.EnvelopeSize + opHeaderBudget, onion.RequestCapacity},
-		{"Fetch response (two envelopes)", 2*sealed.EnvelopeSize + opHeaderBudget, onion.ResponseCapacity},
-		{"PutChunk request (one chunk)", attach.ChunkSize + opHeaderBudget, onion.RequestCapacity},
-		{"GetChunk response (one chunk)", attach.ChunkSize + opHeaderBudget, onion.ResponseCapacity},
-	}
-	for _, c := range checks {
-		if c.need > c.cap {
-			t.Errorf("%s needs %d bytes; the onion layer carries %d", c.what, c.need, c.cap)
-		}
+	if EnvelopeSize != sealed.EnvelopeSize || ChunkSize != attach.ChunkSize {
+		t.Fatal("mailbox's sizes differ from sealed's and attach's")
 	}
 	if sealed.EnvelopeSize != 15360 || attach.ChunkSize != 30720 || onion.PacketSize != 32768 {
-		t.Error("a size differs from the design's table")
+		t.Fatal("a size differs from the design's table")
+	}
+	q, _ := NewQueue(relay(t), false)
+	tok, _ := NewDeleteToken(nil)
+	env := bytes.Repeat([]byte{0xff}, EnvelopeSize)
+	chunk := bytes.Repeat([]byte{0xff}, ChunkSize)
+	send, _ := SendRequest(q.Sender, MessageID{}, env)
+	put, _ := PutChunkRequest(ChunkID{}, chunk, MaxChunkTTL, tok)
+	q.Counter = ^uint64(0) - 1
+	seqs := make([]uint64, MaxAck)
+	for i := range seqs {
+		seqs[i] = ^uint64(0)
+	}
+	ack, _ := q.AckRequest(seqs)
+	fetch, _ := EncodeResponse(&Response{Envelopes: []Envelope{{^uint64(0), env}, {^uint64(0), env}}})
+	get, _ := EncodeResponse(&Response{Chunk: chunk})
+	checks := []struct {
+		what      string
+		size, cap int
+	}{
+		{"Send request", len(send), onion.RequestCapacity},
+		{"PutChunk request", len(put), onion.RequestCapacity},
+		{"Ack request of MaxAck", len(ack), onion.RequestCapacity},
+		{"Fetch response with two envelopes", len(fetch), onion.ResponseCapacity},
+		{"GetChunk response", len(get), onion.ResponseCapacity},
+	}
+	for _, c := range checks {
+		if c.size > c.cap {
+			t.Errorf("%s is %d bytes; the onion layer carries %d", c.what, c.size, c.cap)
+		}
+		t.Logf("%s: %d bytes of %d (%d spare)", c.what, c.size, c.cap, c.cap-c.size)
 	}
 }
