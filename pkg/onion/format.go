@@ -121,8 +121,48 @@ func newHopSecrets(shared, ephemeral, relayKey []byte) (*hopSecrets, error) {
 	}
 	h := &hopSecrets{}
 	copy(h.prk[:], prk)
+	secret.Zero(prk)
 	return h, nil
 }
+
+// replyKeys are the keys of the way back, all a relay keeps of a packet
+// after opening it: the payload and routing keys cannot be derived from
+// them.
+type replyKeys struct {
+	response, reply, errKey [32]byte
+}
+
+func (h *hopSecrets) replyKeys() *replyKeys {
+	k := &replyKeys{}
+	for _, d := range []struct {
+		dst   *[32]byte
+		label string
+	}{{&k.response, LabelResponse}, {&k.reply, LabelReply}, {&k.errKey, LabelError}} {
+		b := h.key(d.label, 32)
+		copy(d.dst[:], b)
+		secret.Zero(b)
+	}
+	return k
+}
+
+func (k *replyKeys) zero() {
+	secret.Zero32(&k.response)
+	secret.Zero32(&k.reply)
+	secret.Zero32(&k.errKey)
+}
+
+func (k *replyKeys) ctr() cipher.Stream {
+	b, _ := aes.NewCipher(k.response[:])
+	return cipher.NewCTR(b, zeroIV[:])
+}
+
+func (k *replyKeys) gcm() cipher.AEAD {
+	b, _ := aes.NewCipher(k.reply[:])
+	a, _ := cipher.NewGCM(b)
+	return a
+}
+
+func (k *replyKeys) errorMAC(code byte) []byte { return errorMACWith(k.errKey[:], code) }
 
 // key derives n bytes for label.
 func (h *hopSecrets) key(label string, n int) []byte {

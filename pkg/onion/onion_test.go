@@ -7,6 +7,8 @@ import (
 	"crypto/ed25519"
 	"errors"
 	mrand "math/rand/v2"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -464,5 +466,41 @@ func TestReasonAndCodeNames(t *testing.T) {
 	}
 	if CodeRefused.String() != "exit refused the request" || Code(200).String() != "code 200" {
 		t.Errorf("code names: %q %q", CodeRefused, Code(200))
+	}
+}
+
+// TestReplierConcurrentUse races Fail against Relay on one Replier: exactly
+// one response may come out.
+func TestReplierConcurrentUse(t *testing.T) {
+	rs := newRelays(t, 2)
+	for range 50 {
+		pkt, _, err := Wrap(nil, pathOf(rs), []byte("x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := rs[0].ring.Open(pkt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		var wins atomic.Int32
+		for _, f := range []func() ([]byte, error){
+			func() ([]byte, error) { return o.Reply.Fail(CodeTimeout) },
+			func() ([]byte, error) { return o.Reply.Relay(make([]byte, PacketSize)) },
+		} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := f(); err == nil {
+					wins.Add(1)
+				} else if !errors.Is(err, ErrUsed) {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if wins.Load() != 1 {
+			t.Fatalf("%d responses came out of one Replier", wins.Load())
+		}
 	}
 }

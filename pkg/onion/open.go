@@ -6,6 +6,7 @@ import (
 	"crypto/ecdh"
 	"encoding/binary"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/hushchat/hush/pkg/internal/secret"
 )
@@ -18,6 +19,7 @@ type Opened struct {
 	Packet  []byte
 	Request []byte
 	Reply   *Replier
+	tag     ReplayTag // what the ring remembered; benchmarks clear it
 }
 
 // IsExit reports whether this relay is the packet's exit.
@@ -60,10 +62,11 @@ func (r *KeyRing) Open(packet []byte) (*Opened, error) {
 		return nil, err
 	}
 	o, err := route(s, packet, out)
+	s.zero()
 	if err != nil {
-		s.zero()
 		return nil, err
 	}
+	o.tag = tag
 	return o, nil
 }
 
@@ -104,7 +107,7 @@ func route(s *hopSecrets, packet, out []byte) (*Opened, error) {
 			return nil, fmt.Errorf("%w: request length %d", ErrRouting, n)
 		}
 		req := payload[lengthSize : lengthSize+n : lengthSize+n]
-		return &Opened{Request: req, Reply: &Replier{s: s, exit: true}}, nil
+		return &Opened{Request: req, Reply: &Replier{k: s.replyKeys(), exit: true}}, nil
 	case kindForward:
 		next, err := NewRelayID(slot[slotNext:slotEpoch])
 		if err != nil {
@@ -114,7 +117,7 @@ func route(s *hopSecrets, packet, out []byte) (*Opened, error) {
 		copy(out[offEpoch:offRouting], slot[slotEpoch:slotTag]) // epoch, ephemeral
 		copy(out[offRouting:offPayload], block[SlotSize:])
 		copy(out[offTag:], slot[slotTag:slotEnd])
-		return &Opened{Next: next, Packet: out, Reply: &Replier{s: s}}, nil
+		return &Opened{Next: next, Packet: out, Reply: &Replier{k: s.replyKeys()}}, nil
 	default:
 		return nil, fmt.Errorf("%w: slot kind %d", ErrRouting, slot[slotKind])
 	}
@@ -122,18 +125,20 @@ func route(s *hopSecrets, packet, out []byte) (*Opened, error) {
 
 // Replier wraps the response to one packet on its way back: the exit's
 // Reply, a middle hop's Relay of the next hop's response, or any hop's
-// Fail. It is used once and then erases its keys.
+// Fail. It is used once and then erases its keys. It is safe for
+// concurrent use: when a timeout's Fail races the answer's Relay, exactly
+// one wins and the other gets ErrUsed. (Two responses under one key would
+// let an observer XOR them and link this hop's input and output.)
 type Replier struct {
-	s    *hopSecrets
+	k    *replyKeys
 	exit bool
-	used bool
+	used atomic.Bool
 }
 
 func (p *Replier) take() error {
-	if p.used {
+	if !p.used.CompareAndSwap(false, true) {
 		return ErrUsed
 	}
-	p.used = true
 	return nil
 }
 
@@ -149,13 +154,13 @@ func (p *Replier) Reply(body []byte) ([]byte, error) {
 	if err := p.take(); err != nil {
 		return nil, err
 	}
-	defer p.s.zero()
+	defer p.k.zero()
 	buf := make([]byte, PacketSize)
 	binary.BigEndian.PutUint16(buf, uint16(len(body)))
 	copy(buf[lengthSize:], body)
 	plain := buf[:PacketSize-tagSize]
-	p.s.gcm(LabelReply).Seal(plain[:0], zeroNonce[:], plain, nil)
-	p.s.ctr(LabelResponse).XORKeyStream(buf, buf)
+	p.k.gcm().Seal(plain[:0], zeroNonce[:], plain, nil)
+	p.k.ctr().XORKeyStream(buf, buf)
 	return buf, nil
 }
 
@@ -171,9 +176,9 @@ func (p *Replier) Relay(response []byte) ([]byte, error) {
 	if err := p.take(); err != nil {
 		return nil, err
 	}
-	defer p.s.zero()
+	defer p.k.zero()
 	buf := make([]byte, PacketSize)
-	p.s.ctr(LabelResponse).XORKeyStream(buf, response)
+	p.k.ctr().XORKeyStream(buf, response)
 	return buf, nil
 }
 
@@ -186,10 +191,10 @@ func (p *Replier) Fail(code Code) ([]byte, error) {
 	if err := p.take(); err != nil {
 		return nil, err
 	}
-	defer p.s.zero()
+	defer p.k.zero()
 	buf := make([]byte, PacketSize)
 	buf[0] = byte(code)
-	copy(buf[1:], p.s.errorMAC(byte(code)))
-	p.s.ctr(LabelResponse).XORKeyStream(buf, buf)
+	copy(buf[1:], p.k.errorMAC(byte(code)))
+	p.k.ctr().XORKeyStream(buf, buf)
 	return buf, nil
 }

@@ -48,6 +48,9 @@ type KeyRing struct {
 	nextEpoch Epoch
 	closed    bool
 	saveErr   error
+	// dirty is set while the stored state is behind the ring's (a save
+	// failed); every Tick saves again until one succeeds.
+	dirty bool
 }
 
 type ringKey struct {
@@ -72,6 +75,9 @@ func OpenKeyRing(store Store, cfg RingConfig, now time.Time) (*KeyRing, error) {
 	}
 	r := &KeyRing{cfg: cfg, store: store, nextEpoch: 1}
 	if st != nil {
+		if err := checkState(st); err != nil {
+			return nil, fmt.Errorf("%w: stored state: %w", ErrStore, err)
+		}
 		r.nextEpoch = max(st.NextEpoch, 1)
 		if st.Clean {
 			for _, k := range st.Keys {
@@ -87,6 +93,27 @@ func OpenKeyRing(store Store, cfg RingConfig, now time.Time) (*KeyRing, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// checkState refuses a stored state that the ring could not have written:
+// a missing key, repeated epochs, or an epoch not below NextEpoch (which
+// would let the ring hand out an epoch twice).
+func checkState(st *RingState) error {
+	seen := map[Epoch]bool{}
+	for _, k := range st.Keys {
+		switch {
+		case k.Key == nil:
+			return fmt.Errorf("key of epoch %d is missing", k.Epoch)
+		case seen[k.Epoch]:
+			return fmt.Errorf("epoch %d appears twice", k.Epoch)
+		case k.Epoch >= st.NextEpoch:
+			return fmt.Errorf("epoch %d is not below the next epoch %d", k.Epoch, st.NextEpoch)
+		case !k.End.After(k.Start):
+			return fmt.Errorf("epoch %d ends before it starts", k.Epoch)
+		}
+		seen[k.Epoch] = true
+	}
+	return nil
 }
 
 func (c RingConfig) withDefaults() RingConfig {
@@ -128,7 +155,7 @@ func (r *KeyRing) Tick(now time.Time) error {
 	if err := r.advance(now); err != nil {
 		return err
 	}
-	if len(r.keys) != before || r.keys[0].epoch != first {
+	if r.dirty || len(r.keys) != before || r.keys[0].epoch != first {
 		if err := r.save(); err != nil {
 			return err
 		}
@@ -142,6 +169,8 @@ func (r *KeyRing) Tick(now time.Time) error {
 func (r *KeyRing) advance(now time.Time) error {
 	kept := r.keys[:0]
 	for _, k := range r.keys {
+		// An erased key is dropped, not zeroed: crypto/ecdh keys cannot be
+		// zeroed, and a packet being opened may still hold it.
 		if now.Before(k.end.Add(r.cfg.Grace)) {
 			kept = append(kept, k)
 		}
@@ -232,9 +261,21 @@ func (r *KeyRing) index(k *ringKey) int {
 	return -1
 }
 
-// retire erases key i at once. The keys after it move up one turn each,
-// and a new key takes the last turn. Errors are kept for Tick.
+// retire erases key i at once. A previous key (its turn over, in grace)
+// is simply dropped. For the current or next key, the keys after it move
+// up one turn each and a new key takes the last turn. Errors are kept for
+// Tick, which saves again until it succeeds.
 func (r *KeyRing) retire(i int) {
+	if i < len(r.keys)-2 {
+		// A previous key: the current and next keys keep their turns.
+		// Shifting here would hand the current key the previous key's
+		// finished turn and erase it hours early.
+		r.keys = append(r.keys[:i], r.keys[i+1:]...)
+		if err := r.save(); err != nil {
+			r.saveErr = err
+		}
+		return
+	}
 	type window struct{ start, end time.Time }
 	var turns []window
 	for _, k := range r.keys[i:] {
@@ -260,8 +301,10 @@ func (r *KeyRing) save() error {
 		st.Keys = append(st.Keys, KeyState{Epoch: k.epoch, Key: k.priv, Start: k.start, End: k.end})
 	}
 	if err := r.store.Save(st); err != nil {
+		r.dirty = true
 		return fmt.Errorf("%w: save: %w", ErrStore, err)
 	}
+	r.dirty = false
 	return nil
 }
 

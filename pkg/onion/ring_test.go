@@ -3,6 +3,8 @@
 package onion
 
 import (
+	"bytes"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"runtime"
@@ -220,4 +222,94 @@ func TestLongReplayCacheMemory(t *testing.T) {
 		t.Fatalf("%.1f B per tag", per)
 	}
 	runtime.KeepAlive(c)
+}
+
+// TestRingPreviousCacheFullKeepsCurrent fills the replay cache of the
+// previous key (in its grace period): that key alone goes, and the current
+// and next keys keep their turns.
+func TestRingPreviousCacheFullKeepsCurrent(t *testing.T) {
+	r := newRelay(t, 7, RingConfig{Period: time.Hour, Grace: 10 * time.Minute, CacheLimit: 3})
+	if err := r.ring.Tick(t0.Add(time.Hour + time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	keys := r.ring.Keys()
+	if len(keys) != 3 {
+		t.Fatalf("want previous, current and next keys, got %+v", keys)
+	}
+	prev, cur, next := keys[0], keys[1], keys[2]
+	for range 3 {
+		if _, err := r.ring.Open(wrapFor(t, r, prev)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := r.ring.Keys()
+	if len(got) != 2 || got[0] != cur || got[1] != next {
+		t.Fatalf("keys after the previous key's cache filled: %+v, want %+v and %+v unchanged", got, cur, next)
+	}
+	if _, err := r.ring.Open(wrapFor(t, r, cur)); err != nil {
+		t.Fatalf("the current key: %v", err)
+	}
+	if _, err := r.ring.Open(wrapFor(t, r, prev)); !errors.Is(err, ErrExpiredEpoch) {
+		t.Fatalf("the retired previous key: %v, want ErrExpiredEpoch", err)
+	}
+}
+
+// flakyStore fails its first n saves.
+type flakyStore struct {
+	MemStore
+	fail int
+}
+
+func (f *flakyStore) Save(st *RingState) error {
+	if f.fail > 0 {
+		f.fail--
+		return errors.New("disk full")
+	}
+	return f.MemStore.Save(st)
+}
+
+// TestRingRetriesFailedSave shows a state that failed to save is saved
+// again on the next Tick, though nothing changed in between.
+func TestRingRetriesFailedSave(t *testing.T) {
+	st := &flakyStore{}
+	ring, err := OpenKeyRing(st, RingConfig{Period: time.Hour, CacheLimit: 2, Rand: seededRand(9)}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &testRelay{ring: ring}
+	pub := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32)).Public().(ed25519.PublicKey)
+	r.id, _ = NewRelayID(pub)
+	k := ring.Keys()[0]
+	st.fail = 1
+	for range 2 { // fills the cache: the key is retired and the save fails
+		if _, err := ring.Open(wrapFor(t, r, k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ring.Tick(t0); err == nil {
+		t.Fatal("Tick did not report the failed save")
+	}
+	saved, _ := st.Load()
+	for _, s := range saved.Keys {
+		if s.Epoch == k.Epoch {
+			t.Fatal("the retired key is still in the store after Tick")
+		}
+	}
+}
+
+func TestRingRefusesBadState(t *testing.T) {
+	k, _ := GenerateKey(seededRand(3))
+	for name, st := range map[string]*RingState{
+		"nil key":     {NextEpoch: 5, Keys: []KeyState{{Epoch: 1, Start: t0, End: t0.Add(time.Hour)}}},
+		"twice":       {NextEpoch: 5, Keys: []KeyState{{Epoch: 1, Key: k, Start: t0, End: t0.Add(time.Hour)}, {Epoch: 1, Key: k, Start: t0, End: t0.Add(time.Hour)}}},
+		"epoch ahead": {NextEpoch: 2, Keys: []KeyState{{Epoch: 2, Key: k, Start: t0, End: t0.Add(time.Hour)}}},
+	} {
+		ms := &MemStore{}
+		if err := ms.Save(st); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := OpenKeyRing(ms, RingConfig{}, t0); !errors.Is(err, ErrStore) {
+			t.Errorf("%s: err = %v, want ErrStore", name, err)
+		}
+	}
 }

@@ -202,7 +202,11 @@ func (o *ResponseOpener) Open(response []byte) ([]byte, error) {
 func (h *hopSecrets) errorMAC(code byte) []byte {
 	k := h.key(LabelError, 32)
 	defer secret.Zero(k)
-	m := hmac.New(sha256.New, k)
+	return errorMACWith(k, code)
+}
+
+func errorMACWith(key []byte, code byte) []byte {
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte{code})
 	return m.Sum(nil)[:errorMACSize]
 }
