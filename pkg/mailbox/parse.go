@@ -88,7 +88,11 @@ func ParseRequest(b []byte) (*Request, error) {
 	if err := proto.Unmarshal(b, &p); err != nil {
 		return nil, bad("does not decode")
 	}
-	if p.GetVersion() != Version {
+	switch p.GetVersion() {
+	case Version:
+	case 0:
+		return nil, bad("no version")
+	default:
 		return nil, fmt.Errorf("%w: version %d, this relay reads %d", StatusVersion, p.GetVersion(), Version)
 	}
 	switch op := p.GetOp().(type) {

@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+package boltstore
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/hushchat/hush/services/relay/internal/store"
+)
+
+// CreateQueue makes a queue; both of its IDs must be unused.
+func (s *Store) CreateQueue(ctx context.Context, q store.NewQueue, now time.Time) error {
+	if len(q.AuthKey) != ed25519.PublicKeySize {
+		return fmt.Errorf("%w: auth key of %d bytes, want %d", store.ErrBadSize, len(q.AuthKey), ed25519.PublicKeySize)
+	}
+	rec := queueRecord{sender: q.Sender, created: unix(now)}
+	copy(rec.authKey[:], q.AuthKey)
+	if q.ContactRequest {
+		rec.flags = flagContactRequest
+	}
+	return s.submit(ctx, func(tx *bolt.Tx) error {
+		queues, senders := tx.Bucket(bucketQueues), tx.Bucket(bucketSenders)
+		if queues.Get(q.Recipient[:]) != nil {
+			return fmt.Errorf("%w: the recipient ID names another queue", store.ErrExists)
+		}
+		if senders.Get(q.Sender[:]) != nil {
+			return fmt.Errorf("%w: the sender ID names another queue", store.ErrExists)
+		}
+		c := readCounts(tx)
+		if c.queues >= s.limits.MaxQueues {
+			return fmt.Errorf("%w (%d)", store.ErrTooManyQueues, s.limits.MaxQueues)
+		}
+		c.queues++
+		return errors.Join(queues.Put(q.Recipient[:], rec.encode()),
+			senders.Put(q.Sender[:], q.Recipient[:]), writeCounts(tx, c))
+	}, nil)
+}
+
+// QueueAuth returns the queue's auth key and last accepted counter.
+func (s *Store) QueueAuth(ctx context.Context, recipient store.QueueID) (ed25519.PublicKey, uint64, error) {
+	var rec queueRecord
+	err := s.view(ctx, func(tx *bolt.Tx) (err error) {
+		rec, err = getQueue(tx, recipient)
+		return err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return ed25519.PublicKey(bytes.Clone(rec.authKey[:])), rec.lastCounter, nil
+}
+
+// Send stores one envelope for the queue whose sender ID is sender.
+func (s *Store) Send(ctx context.Context, sender store.QueueID, msg store.MessageID, envelope []byte, now time.Time) (store.SendResult, error) {
+	if len(envelope) != s.envSize {
+		return store.SendResult{}, fmt.Errorf("%w: envelope of %d bytes, want %d", store.ErrBadSize, len(envelope), s.envSize)
+	}
+	var (
+		res       store.SendResult
+		recipient store.QueueID
+	)
+	err := s.submit(ctx, func(tx *bolt.Tx) error {
+		res = store.SendResult{}
+		rid := tx.Bucket(bucketSenders).Get(sender[:])
+		if rid == nil {
+			return store.ErrNoQueue
+		}
+		copy(recipient[:], rid)
+		if tx.Bucket(bucketMsgIDs).Get(cat(rid, msg[:])) != nil {
+			res.Duplicate = true
+			return nil
+		}
+		return s.storeEnvelope(tx, recipient, msg, envelope, unix(now))
+	}, func() {
+		if !res.Duplicate {
+			s.subs.notify(recipient)
+		}
+	})
+	if err != nil {
+		return store.SendResult{}, err
+	}
+	return res, nil
+}
+
+// storeEnvelope checks the queue's and the relay's limits, then writes the
+// envelope, its time index, the message-ID record and the counts.
+func (s *Store) storeEnvelope(tx *bolt.Tx, recipient store.QueueID, msg store.MessageID, envelope []byte, now uint64) error {
+	rec, err := getQueue(tx, recipient)
+	if err != nil {
+		return err
+	}
+	size := uint64(len(envelope))
+	c := readCounts(tx)
+	switch {
+	case rec.flags&flagUsed != 0:
+		return store.ErrContactRequestUsed
+	case rec.count+1 > uint64(s.limits.MaxQueueEnvelopes):
+		return fmt.Errorf("%w: it holds %d envelopes, its maximum", store.ErrQueueFull, rec.count)
+	case rec.bytes+size > uint64(s.limits.MaxQueueBytes):
+		return fmt.Errorf("%w: %d more bytes would pass its maximum of %d", store.ErrQueueFull, size, s.limits.MaxQueueBytes)
+	case c.bytes+int64(size) > s.limits.MaxBytes:
+		return fmt.Errorf("%w (%d bytes)", store.ErrRelayFull, s.limits.MaxBytes)
+	}
+	key := cat(recipient[:], be64(rec.nextSeq))
+	msgKey := cat(recipient[:], msg[:])
+	rec.nextSeq++
+	rec.count++
+	rec.bytes += size
+	if rec.flags&flagContactRequest != 0 {
+		rec.flags |= flagUsed
+	}
+	c.envelopes++
+	c.bytes += int64(size)
+	return errors.Join(
+		tx.Bucket(bucketEnvelopes).Put(key, cat(be64(now), envelope)),
+		tx.Bucket(bucketEnvTimes).Put(cat(be64(now), key), nil),
+		tx.Bucket(bucketMsgIDs).Put(msgKey, be64(now)),
+		tx.Bucket(bucketMsgTimes).Put(cat(be64(now), msgKey), nil),
+		tx.Bucket(bucketQueues).Put(recipient[:], rec.encode()),
+		writeCounts(tx, c))
+}
+
+// Fetch returns up to max envelopes, oldest first, and records counter.
+func (s *Store) Fetch(ctx context.Context, recipient store.QueueID, counter uint64, max int) ([]store.Envelope, error) {
+	if max < 1 || max > store.MaxFetch {
+		return nil, fmt.Errorf("%w: fetch of %d envelopes, want 1 to %d", store.ErrBadSize, max, store.MaxFetch)
+	}
+	var out []store.Envelope
+	err := s.submit(ctx, func(tx *bolt.Tx) error {
+		out = nil
+		rec, err := authorize(tx, recipient, counter)
+		if err != nil {
+			return err
+		}
+		out = oldest(tx, recipient, max)
+		return tx.Bucket(bucketQueues).Put(recipient[:], rec.encode())
+	}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Peek returns what Fetch would, in a read transaction, recording nothing:
+// for a long-poll woken after its Fetch recorded the counter.
+func (s *Store) Peek(ctx context.Context, recipient store.QueueID, max int) ([]store.Envelope, error) {
+	if max < 1 || max > store.MaxFetch {
+		return nil, fmt.Errorf("%w: fetch of %d envelopes, want 1 to %d", store.ErrBadSize, max, store.MaxFetch)
+	}
+	var out []store.Envelope
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		if _, err := getQueue(tx, recipient); err != nil {
+			return err
+		}
+		out = oldest(tx, recipient, max)
+		return nil
+	})
+	return out, err
+}
+
+// oldest returns up to max of the queue's envelopes, oldest first.
+func oldest(tx *bolt.Tx, recipient store.QueueID, max int) []store.Envelope {
+	var out []store.Envelope
+	c := tx.Bucket(bucketEnvelopes).Cursor()
+	for k, v := c.Seek(recipient[:]); k != nil && bytes.HasPrefix(k, recipient[:]) && len(out) < max; k, v = c.Next() {
+		out = append(out, store.Envelope{
+			Seq:  binary.BigEndian.Uint64(k[idSz:]),
+			Data: bytes.Clone(v[envHeadSize:]),
+		})
+	}
+	return out
+}
+
+// Ack deletes the envelopes seqs and records counter.
+func (s *Store) Ack(ctx context.Context, recipient store.QueueID, counter uint64, seqs []uint64) error {
+	return s.submit(ctx, func(tx *bolt.Tx) error {
+		rec, err := authorize(tx, recipient, counter)
+		if err != nil {
+			return err
+		}
+		c := readCounts(tx)
+		envs, times := tx.Bucket(bucketEnvelopes), tx.Bucket(bucketEnvTimes)
+		for _, seq := range seqs {
+			key := cat(recipient[:], be64(seq))
+			v := envs.Get(key)
+			if v == nil {
+				continue
+			}
+			size := uint64(len(v) - envHeadSize)
+			if err := errors.Join(times.Delete(cat(v[:envHeadSize], key)), envs.Delete(key)); err != nil {
+				return err
+			}
+			rec.count--
+			rec.bytes -= size
+			c.envelopes--
+			c.bytes -= int64(size)
+		}
+		return errors.Join(tx.Bucket(bucketQueues).Put(recipient[:], rec.encode()), writeCounts(tx, c))
+	}, nil)
+}
+
+// DeleteQueue removes the queue, its envelopes and message-ID records, and
+// frees both of its IDs.
+func (s *Store) DeleteQueue(ctx context.Context, recipient store.QueueID, counter uint64) error {
+	return s.submit(ctx, func(tx *bolt.Tx) error {
+		rec, err := authorize(tx, recipient, counter)
+		if err != nil {
+			return err
+		}
+		c := readCounts(tx)
+		c.queues--
+		c.envelopes -= int64(rec.count)
+		c.bytes -= int64(rec.bytes)
+		return errors.Join(
+			deletePrefixed(tx.Bucket(bucketEnvelopes), tx.Bucket(bucketEnvTimes), recipient[:]),
+			deletePrefixed(tx.Bucket(bucketMsgIDs), tx.Bucket(bucketMsgTimes), recipient[:]),
+			tx.Bucket(bucketSenders).Delete(rec.sender[:]),
+			tx.Bucket(bucketQueues).Delete(recipient[:]),
+			writeCounts(tx, c))
+	}, nil)
+}
+
+// deletePrefixed deletes every key of b that starts with prefix, and its
+// entry in the time index idx (whose key is the value's first 8 bytes
+// followed by the key).
+func deletePrefixed(b, idx *bolt.Bucket, prefix []byte) error {
+	var keys, idxKeys [][]byte
+	c := b.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		keys = append(keys, bytes.Clone(k))
+		idxKeys = append(idxKeys, cat(v[:u64], k))
+	}
+	for i := range keys {
+		if err := errors.Join(b.Delete(keys[i]), idx.Delete(idxKeys[i])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// authorize returns the queue with counter accepted as its last counter
+// (the caller writes the record back), or ErrNoQueue or ErrCounter.
+func authorize(tx *bolt.Tx, recipient store.QueueID, counter uint64) (queueRecord, error) {
+	rec, err := getQueue(tx, recipient)
+	if err != nil {
+		return rec, err
+	}
+	if counter <= rec.lastCounter {
+		return rec, fmt.Errorf("%w: got %d, last accepted %d", store.ErrCounter, counter, rec.lastCounter)
+	}
+	rec.lastCounter = counter
+	return rec, nil
+}
+
+func getQueue(tx *bolt.Tx, recipient store.QueueID) (queueRecord, error) {
+	v := tx.Bucket(bucketQueues).Get(recipient[:])
+	if v == nil {
+		return queueRecord{}, store.ErrNoQueue
+	}
+	return decodeQueue(v)
+}
