@@ -21,6 +21,9 @@ type Decryptor struct {
 	want Digest
 	p    *progress
 	buf  []byte // PlainChunkSize bytes, reused for every chunk
+	// failed is set by a failed write: the output may hold part of a chunk,
+	// so every later call fails too. Resume from the last State instead.
+	failed error
 }
 
 // NewDecryptor returns a Decryptor for the attachment a pointer describes:
@@ -56,9 +59,15 @@ func (d *Decryptor) Count() int64 { return d.s.count }
 func (d *Decryptor) Verified() int64 { return d.p.done }
 
 // Decrypt verifies chunk as the next chunk of the attachment and writes its
-// plaintext. A refused chunk gives a *ChunkError naming its index; a
-// failed write gives the writer's error. Neither advances the Decryptor.
+// plaintext. A refused chunk gives a *ChunkError naming its index and
+// changes nothing: it can be fetched again and passed again. A failed
+// write is final: the output may now hold part of the chunk, so this and
+// every later call return the error; resume from the last saved State,
+// with the output truncated to Verified() × PlainChunkSize bytes.
 func (d *Decryptor) Decrypt(chunk []byte) error {
+	if d.failed != nil {
+		return d.failed
+	}
 	i := d.p.done
 	switch {
 	case i == d.s.count:
@@ -71,7 +80,8 @@ func (d *Decryptor) Decrypt(chunk []byte) error {
 		return &ChunkError{Index: i, Err: err}
 	}
 	if _, err := d.w.Write(plain); err != nil {
-		return fmt.Errorf("attach: write chunk %d: %w", i, err)
+		d.failed = fmt.Errorf("attach: write chunk %d: %w", i, err)
+		return d.failed
 	}
 	d.p.digest.Write(tag(chunk))
 	d.p.done++
@@ -83,6 +93,9 @@ func (d *Decryptor) Decrypt(chunk []byte) error {
 // described; on an error the caller discards it.
 func (d *Decryptor) Finish() error {
 	secret.Zero(d.buf)
+	if d.failed != nil {
+		return d.failed
+	}
 	if d.p.done != d.s.count {
 		return &ChunkError{Index: d.p.done, Err: ErrTruncated}
 	}

@@ -84,7 +84,12 @@ func newSuite(k *Key, size int64) (*suite, error) {
 		return nil, sizeError(size)
 	}
 	s := &suite{size: size, count: count}
-	ck, err := hkdf.Key(sha256.New, k.k[:], nil, labelChunkKey, chunkKeySize)
+	binary.BigEndian.PutUint64(s.ad[:], uint64(size))
+	// The size is in the chunk key's info as well as in every chunk's
+	// associated data: the same key used with two sizes (a wrong size in a
+	// pointer, a resumed upload given another size) must not reuse a
+	// (key, nonce) pair, which would give away Poly1305's key.
+	ck, err := hkdf.Key(sha256.New, k.k[:], nil, labelChunkKey+string(s.ad[:]), chunkKeySize)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +102,6 @@ func newSuite(k *Key, size int64) (*suite, error) {
 	if s.aead, err = chacha20poly1305.New(ck); err != nil {
 		return nil, err
 	}
-	binary.BigEndian.PutUint64(s.ad[:], uint64(size))
 	return s, nil
 }
 

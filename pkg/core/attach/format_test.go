@@ -20,10 +20,10 @@ func TestFormatByHand(t *testing.T) {
 	plain := patterned(size)
 	chunks, digest := encryptAll(t, k, plain)
 
-	ck, _ := hkdf.Key(sha256.New, k.Bytes(), nil, "hush attachment v1 chunk key", 32)
+	ad := binary.BigEndian.AppendUint64(nil, uint64(size))
+	ck, _ := hkdf.Key(sha256.New, k.Bytes(), nil, "hush attachment v1 chunk key"+string(ad), 32)
 	commit, _ := hkdf.Key(sha256.New, k.Bytes(), nil, "hush attachment v1 key commitment", 32)
 	aead, _ := chacha20poly1305.New(ck)
-	ad := binary.BigEndian.AppendUint64(nil, uint64(size))
 	h := sha256.New()
 	h.Write([]byte("hush attachment v1 digest"))
 	h.Write(commit)

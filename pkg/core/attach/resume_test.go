@@ -158,16 +158,72 @@ func TestResumeStateRefused(t *testing.T) {
 	}
 
 	// A state that skips a chunk (done says 2, the hash covers one tag)
-	// passes the later chunks but not the digest.
+	// is refused at once, not after the rest of the download.
 	skip := bad(func(s []byte) []byte { binary.BigEndian.PutUint64(s[doneAt:], 2); return s })
-	r, err := ResumeDecryptor(k, size, digest, skip, io.Discard)
+	if _, err := ResumeDecryptor(k, size, digest, skip, io.Discard); !errors.Is(err, ErrState) {
+		t.Errorf("state that skips a chunk: err = %v, want ErrState", err)
+	}
+	_ = chunks
+}
+
+// failingWriter writes n bytes, then fails.
+type failingWriter struct {
+	n   int
+	buf bytes.Buffer
+}
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if w.n <= 0 {
+		return 0, errors.New("disk full")
+	}
+	k := min(len(p), w.n)
+	w.buf.Write(p[:k])
+	w.n -= k
+	if k < len(p) {
+		return k, errors.New("disk full")
+	}
+	return k, nil
+}
+
+// TestFailedWriteIsFinal writes part of a chunk and then fails: the
+// Decryptor refuses to go on, so the torn output can never pass Finish.
+func TestFailedWriteIsFinal(t *testing.T) {
+	k := newTestKey(t)
+	plain := patterned(2 * PlainChunkSize)
+	chunks, digest := encryptAll(t, k, plain)
+	w := &failingWriter{n: 100}
+	d, err := NewDecryptor(k, int64(len(plain)), digest, w)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Decrypt(chunks[2]); err != nil {
+	if err := d.Decrypt(chunks[0]); err == nil {
+		t.Fatal("a failed write was not reported")
+	}
+	w.n = 1 << 30
+	for _, c := range chunks {
+		if err := d.Decrypt(c); err == nil {
+			t.Fatal("Decrypt went on after a failed write")
+		}
+	}
+	if err := d.Finish(); err == nil {
+		t.Fatal("Finish accepted an output with a torn chunk")
+	}
+}
+
+// TestSizeInChunkKey encrypts the same chunk under one key for two sizes:
+// the ciphertexts must differ (no (key, nonce) reuse).
+func TestSizeInChunkKey(t *testing.T) {
+	k := newTestKey(t)
+	plain := patterned(PlainChunkSize)
+	a, err := EncryptChunk(k, 3*PlainChunkSize, 0, plain)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Finish(); !errors.Is(err, ErrDigest) {
-		t.Errorf("skipped chunk: Finish = %v, want ErrDigest", err)
+	b, err := EncryptChunk(k, 5*PlainChunkSize, 0, plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(a[:64], b[:64]) {
+		t.Fatal("chunk 0 encrypts to the same keystream for two sizes")
 	}
 }

@@ -48,6 +48,9 @@ func (s *suite) marshalState(p *progress) []byte {
 }
 
 // unmarshalState decodes state for s, refusing one of another attachment.
+// digestPrefixSize is what newDigest hashes before the first tag.
+const digestPrefixSize = uint64(len(labelDigest) + commitmentSize + adSize)
+
 func (s *suite) unmarshalState(state []byte) (*progress, error) {
 	if len(state) <= stateHeaderSize || state[0] != stateVersion {
 		return nil, ErrState
@@ -60,8 +63,15 @@ func (s *suite) unmarshalState(state []byte) (*progress, error) {
 	if done > uint64(s.count) {
 		return nil, ErrState
 	}
+	// The hash state ends with the count of bytes hashed (Go's sha256
+	// marshalled form): the digest's prefix plus one tag per chunk done. A
+	// state that disagrees would only fail at Finish, after the download.
+	hs := state[stateHeaderSize:]
+	if len(hs) < 8 || binary.BigEndian.Uint64(hs[len(hs)-8:]) != digestPrefixSize+done*TagSize {
+		return nil, ErrState
+	}
 	h := s.newDigest()
-	if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(state[stateHeaderSize:]); err != nil {
+	if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(hs); err != nil {
 		return nil, ErrState
 	}
 	return &progress{done: int64(done), digest: h}, nil
