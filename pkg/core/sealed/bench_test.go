@@ -18,7 +18,7 @@ func BenchmarkSeal(b *testing.B) {
 	b.SetBytes(EnvelopeSize)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Seal(nil, alice, bob.Public(), benchMsg); err != nil {
+		if _, err := Seal(alice, bob.Public(), benchMsg); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -28,7 +28,7 @@ func BenchmarkSeal(b *testing.B) {
 func BenchmarkOpen(b *testing.B) {
 	alice, _ := identity.Generate(nil)
 	bob, _ := identity.Generate(nil)
-	env, err := Seal(nil, alice, bob.Public(), benchMsg)
+	env, err := Seal(alice, bob.Public(), benchMsg)
 	if err != nil {
 		b.Fatal(err)
 	}

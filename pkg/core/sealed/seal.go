@@ -30,16 +30,22 @@ const (
 var zeroNonce [chacha20poly1305.NonceSize]byte
 
 // Seal puts msg, from sender to recipient, in an envelope of exactly
-// EnvelopeSize bytes. rand supplies the ephemeral key (crypto/rand if
-// nil; tests pass a fixed reader for known-answer vectors).
-func Seal(rand io.Reader, sender *identity.PrivateKey, recipient identity.PublicKey, msg session.Ciphertext) ([]byte, error) {
+// EnvelopeSize bytes, with a fresh ephemeral key from crypto/rand.
+func Seal(sender *identity.PrivateKey, recipient identity.PublicKey, msg session.Ciphertext) ([]byte, error) {
+	return seal(rand.Reader, sender, recipient, msg)
+}
+
+// seal is Seal with the ephemeral key read from r. Only the known-answer
+// tests pass anything but crypto/rand: a reader that repeats would repeat
+// the ephemeral key, and with it both layers' keys under their zero nonce.
+func seal(r io.Reader, sender *identity.PrivateKey, recipient identity.PublicKey, msg session.Ciphertext) ([]byte, error) {
 	if len(msg.Body) > MaxCiphertext {
 		return nil, fmt.Errorf("%w (%d bytes, at most %d)", ErrTooLarge, len(msg.Body), MaxCiphertext)
 	}
 	if msg.Type != session.TypeMessage && msg.Type != session.TypePreKey {
 		return nil, fmt.Errorf("sealed: cannot seal a %v", msg.Type)
 	}
-	eph, err := newEphemeral(rand)
+	eph, err := newEphemeral(r)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +60,7 @@ func Seal(rand io.Reader, sender *identity.PrivateKey, recipient identity.Public
 	defer secret.Zero(chainKey)
 	sp := sender.Public()
 	ad := senderAD(env[offEphemeral:offSender], recipient)
-	seal(senderKey, env[offSender:offSender], sp.Bytes(), ad)
+	aeadSeal(senderKey, env[offSender:offSender], sp.Bytes(), ad)
 	bodyKey, err := staticKey(sender, recipient, chainKey, env[offSender:offBody])
 	if err != nil {
 		return nil, err
@@ -64,7 +70,7 @@ func Seal(rand io.Reader, sender *identity.PrivateKey, recipient identity.Public
 	body[0] = byte(msg.Type)
 	binary.BigEndian.PutUint16(body[1:bodyHeader], uint16(len(msg.Body)))
 	copy(body[bodyHeader:], msg.Body)
-	seal(bodyKey, env[offBody:offBody], body, bodyAD(env[:offBody], recipient, sp))
+	aeadSeal(bodyKey, env[offBody:offBody], body, bodyAD(env[:offBody], recipient, sp))
 	return env, nil
 }
 
@@ -72,9 +78,6 @@ func Seal(rand io.Reader, sender *identity.PrivateKey, recipient identity.Public
 // bytes are read here, not by ecdh.GenerateKey, which may ignore its
 // reader, so that a fixed reader gives fixed envelopes.
 func newEphemeral(r io.Reader) (*ecdh.PrivateKey, error) {
-	if r == nil {
-		r = rand.Reader
-	}
 	var seed [keySize]byte
 	defer secret.Zero32(&seed)
 	if _, err := io.ReadFull(r, seed[:]); err != nil {
@@ -125,6 +128,7 @@ func staticKey(sender *identity.PrivateKey, recipient identity.PublicKey, chainK
 
 func deriveStatic(shared, chainKey, sealedSender []byte) ([]byte, error) {
 	salt := append(append([]byte{}, chainKey...), sealedSender...)
+	defer secret.Zero(salt) // it holds a copy of the chain key
 	k, err := hkdf.Key(sha256.New, shared, salt, labelStatic, chacha20poly1305.KeySize)
 	if err != nil {
 		return nil, fmt.Errorf("sealed: derive keys: %w", err)
@@ -149,7 +153,7 @@ func bodyAD(header []byte, recipient, sender identity.PublicKey) []byte {
 	return append(ad, header[offSender:offBody]...)
 }
 
-func seal(key, dst, plaintext, ad []byte) {
+func aeadSeal(key, dst, plaintext, ad []byte) {
 	aead, err := chacha20poly1305.New(key)
 	if err != nil {
 		panic("sealed: internal error: " + err.Error())

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"strings"
@@ -31,7 +32,7 @@ func mustKey(t testing.TB) *identity.PrivateKey {
 
 func mustSeal(t testing.TB, from *identity.PrivateKey, to identity.PublicKey, msg session.Ciphertext) []byte {
 	t.Helper()
-	env, err := Seal(nil, from, to, msg)
+	env, err := Seal(from, to, msg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,11 +157,11 @@ func TestLargestContentFits(t *testing.T) {
 
 func TestTooLarge(t *testing.T) {
 	alice, bob := mustKey(t), mustKey(t)
-	_, err := Seal(nil, alice, bob.Public(), session.Ciphertext{Type: session.TypeMessage, Body: make([]byte, MaxCiphertext+1)})
+	_, err := Seal(alice, bob.Public(), session.Ciphertext{Type: session.TypeMessage, Body: make([]byte, MaxCiphertext+1)})
 	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "as a file") {
 		t.Fatalf("err = %v, want ErrTooLarge saying to send a file", err)
 	}
-	if _, err := Seal(nil, alice, bob.Public(), session.Ciphertext{Type: 9}); err == nil {
+	if _, err := Seal(alice, bob.Public(), session.Ciphertext{Type: 9}); err == nil {
 		t.Fatal("unknown message type sealed")
 	}
 }
@@ -275,7 +276,7 @@ func TestBadSizeAndVersion(t *testing.T) {
 // authentication, and to show forgery fails.
 func sealRaw(t *testing.T, claimed identity.PublicKey, static *identity.PrivateKey, recipient identity.PublicKey, body []byte) []byte {
 	t.Helper()
-	eph, err := newEphemeral(nil)
+	eph, err := newEphemeral(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,12 +287,12 @@ func sealRaw(t *testing.T, claimed identity.PublicKey, static *identity.PrivateK
 	if err != nil {
 		t.Fatal(err)
 	}
-	seal(sk, env[offSender:offSender], claimed.Bytes(), senderAD(env[offEphemeral:offSender], recipient))
+	aeadSeal(sk, env[offSender:offSender], claimed.Bytes(), senderAD(env[offEphemeral:offSender], recipient))
 	bk, err := staticKey(static, recipient, ck, env[offSender:offBody])
 	if err != nil {
 		t.Fatal(err)
 	}
-	seal(bk, env[offBody:offBody], body, bodyAD(env[:offBody], recipient, claimed))
+	aeadSeal(bk, env[offBody:offBody], body, bodyAD(env[:offBody], recipient, claimed))
 	return env
 }
 

@@ -336,7 +336,7 @@ func (d *demo) sealMessage(ctx context.Context, from *user, m content.Message) (
 	if err != nil {
 		return nil, fmt.Errorf("%s: encrypt: %w", from.name, err)
 	}
-	env, err := sealed.Seal(nil, from.key, from.peer, c)
+	env, err := sealed.Seal(from.key, from.peer, c)
 	if err != nil {
 		return nil, fmt.Errorf("%s: seal: %w", from.name, err)
 	}
