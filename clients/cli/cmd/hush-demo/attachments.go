@@ -72,12 +72,12 @@ func (d *demo) voice(ctx context.Context, alice, bob *user, store chunkStore) er
 	if _, err := opusenc.EncodeWAV(bytes.NewReader(sampleWAV(2.5)), &ogg); err != nil {
 		return fmt.Errorf("voice clip: %w", err)
 	}
-	info, err := media.ParseOggOpus(bytes.NewReader(ogg.Bytes()))
+	clip, info, err := media.SanitizeOggOpus(&ogg)
 	if err != nil {
 		return fmt.Errorf("voice clip: %w", err)
 	}
-	d.say("Alice records %.1f s: WAV encoded to Ogg/Opus, %d bytes", info.Duration.Seconds(), ogg.Len())
-	_, err = d.sendAttachment(ctx, alice, bob, store, ogg.Bytes(), "audio/ogg; codecs=opus", "",
+	d.say("Alice records %.1f s: WAV encoded to Ogg/Opus and stripped of tags, %d bytes", info.Duration.Seconds(), len(clip))
+	_, err = d.sendAttachment(ctx, alice, bob, store, clip, "audio/ogg; codecs=opus", "",
 		func(a content.Attachment) content.Body {
 			return content.VoiceClip{Attachment: a, Duration: info.Duration.Round(time.Millisecond)}
 		})
