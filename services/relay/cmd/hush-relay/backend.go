@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/hushchat/hush/services/relay"
+	"github.com/hushchat/hush/services/relay/internal/exit"
+	"github.com/hushchat/hush/services/relay/internal/keyfile"
+	"github.com/hushchat/hush/services/relay/internal/store/boltstore"
+)
+
+// storeFileName is the relay's store (bbolt) in its data directory.
+const storeFileName = "relay.db"
+
+// expireEvery is how often expired envelopes, chunks and message IDs are
+// removed.
+const expireEvery = 10 * time.Minute
+
+// openBackend is the one place the relay's data is chosen: every command
+// (run, devnet) gets its store and exit here. The store is one bbolt file
+// in dir that also keeps the onion key ring; the exit answers mailbox
+// requests over it as the relay whose key is in dir.
+func openBackend(dir string) (relay.Backend, error) {
+	key, err := keyfile.Load(filepath.Join(dir, keyfile.FileName))
+	if err != nil {
+		return relay.Backend{}, err
+	}
+	st, err := boltstore.Open(filepath.Join(dir, storeFileName), boltstore.Options{})
+	if err != nil {
+		return relay.Backend{}, fmt.Errorf("open store: %w", err)
+	}
+	stop := expireLoop(st)
+	return relay.Backend{
+		Ring: st.OnionStore(),
+		Exit: exit.New(key.Relay(), st, exit.Limits{}, nil),
+		Close: func() error {
+			stop()
+			return st.Close()
+		},
+	}, nil
+}
+
+// expireLoop removes what has expired now and every expireEvery, until
+// the returned stop is called.
+func expireLoop(st *boltstore.Store) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(expireEvery)
+		defer t.Stop()
+		for {
+			for {
+				s, err := st.Expire(ctx, time.Now())
+				if err != nil || !s.More {
+					break
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		wg.Wait()
+	}
+}

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestTemplateRoundTripsDefaults(t *testing.T) {
+	got, err := Load([]byte(Template(Defaults())))
+	if err != nil {
+		t.Fatalf("load the template: %v", err)
+	}
+	if !reflect.DeepEqual(got, Defaults()) {
+		t.Fatalf("template loads as\n%+v\nwant the defaults\n%+v", got, Defaults())
+	}
+}
+
+func TestTemplateRoundTripsChanges(t *testing.T) {
+	c := Defaults()
+	c.Relay.Listen = "[::]:443"
+	c.Relay.PublicAddress = "relay.example.org:443"
+	c.Web.PublicURL = "https://relay.example.org/hush"
+	c.Web.CertFile, c.Web.KeyFile = "/etc/tls/cert.pem", "/etc/tls/key.pem"
+	c.Admin.Listen = ""
+	c.Onion.GracePeriod = Duration{3 * time.Hour}
+	c.Log.Format = "json"
+	got, err := Load([]byte(Template(c)))
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	if !reflect.DeepEqual(got, c) {
+		t.Fatalf("got\n%+v\nwant\n%+v", got, c)
+	}
+	if u, _ := got.WebURL(); u != "https://relay.example.org/hush" {
+		t.Fatalf("web URL %q", u)
+	}
+}
+
+func TestEmptyFileIsDefaults(t *testing.T) {
+	got, err := Load(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, Defaults()) {
+		t.Fatalf("empty file gives %+v", got)
+	}
+	if a, _ := got.PublicAddress(); a != "127.0.0.1:7443" {
+		t.Fatalf("public address %q, want the listen address", a)
+	}
+	if u, _ := got.WebURL(); u != "http://127.0.0.1:7480/" {
+		t.Fatalf("web URL %q", u)
+	}
+}
+
+func TestUnknownKeyRejected(t *testing.T) {
+	for _, in := range []string{
+		"colour = 1\n",
+		"[relay]\nlisten = \"127.0.0.1:1\"\nlisen = \"x\"\n",
+		"[nope]\na = 1\n",
+	} {
+		_, err := Load([]byte(in))
+		if !errors.Is(err, ErrUnknownKey) {
+			t.Errorf("%q: got %v, want ErrUnknownKey", in, err)
+		}
+	}
+	_, err := Load([]byte("[relay]\nlisen = \"x\"\n"))
+	if err == nil || !strings.Contains(err.Error(), "relay.lisen") {
+		t.Fatalf("error %v does not name the key", err)
+	}
+}
+
+func TestInvalidValues(t *testing.T) {
+	for key, in := range map[string]string{
+		"version":                       "version = 2\n",
+		"relay.listen":                  "[relay]\nlisten = \"nowhere\"\n",
+		"relay.public_address":          "[relay]\nlisten = \"0.0.0.0:7443\"\n",
+		"relay.capabilities":            "[relay]\ncapabilities = [\"Mail Box\"]\n",
+		"relay.shutdown_timeout":        "[relay]\nshutdown_timeout = \"0s\"\n",
+		"web.public_url":                "[web]\npublic_url = \"ftp://x\"\n",
+		"web.cert_file":                 "[web]\ncert_file = \"c.pem\"\n",
+		"onion.rotation_period":         "[onion]\nrotation_period = \"1m\"\n",
+		"onion.grace_period":            "[onion]\ngrace_period = \"48h\"\n",
+		"onion.replay_cache_limit":      "[onion]\nreplay_cache_limit = 3\n",
+		"directory.descriptor_lifetime": "[directory]\ndescriptor_lifetime = \"800h\"\n",
+		"log.level":                     "[log]\nlevel = \"loud\"\n",
+	} {
+		_, err := Load([]byte(in))
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), key) {
+			t.Errorf("%s: got %v, want ErrInvalid naming it", key, err)
+		}
+	}
+	if _, err := Load([]byte("[relay\n")); !errors.Is(err, ErrSyntax) {
+		t.Errorf("broken TOML: got %v", err)
+	}
+	if _, err := Load([]byte("[onion]\ngrace_period = \"soon\"\n")); !errors.Is(err, ErrSyntax) {
+		t.Errorf("bad duration: got %v", err)
+	}
+}
+
+func TestLoadFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	if err := os.WriteFile(path, []byte(Template(Defaults())), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadFile(path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadFile(path + ".missing"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("missing file: %v", err)
+	}
+}

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Template returns the commented configuration file for c (normally
+// Defaults()): every setting written out, each with what it does.
+func Template(c Config) string {
+	return fmt.Sprintf(templateText,
+		c.Version, strconv.Quote(c.NetworkFile),
+		strconv.Quote(c.Relay.Listen), strconv.Quote(c.Relay.PublicAddress),
+		quoteList(c.Relay.Capabilities), strconv.Quote(c.Relay.ShutdownTimeout.String()),
+		c.Web.Enabled, strconv.Quote(c.Web.Listen), strconv.Quote(c.Web.PublicURL),
+		strconv.Quote(c.Web.CertFile), strconv.Quote(c.Web.KeyFile), quoteList(c.Web.CORSOrigins),
+		strconv.Quote(c.Admin.Listen),
+		strconv.Quote(c.Onion.RotationPeriod.String()), strconv.Quote(c.Onion.GracePeriod.String()),
+		c.Onion.ReplayCacheLimit,
+		strconv.Quote(c.Directory.DescriptorLifetime.String()), strconv.Quote(c.Directory.RefreshInterval.String()),
+		strconv.Quote(c.Log.Level), strconv.Quote(c.Log.Format),
+	)
+}
+
+func quoteList(xs []string) string {
+	q := make([]string, len(xs))
+	for i, x := range xs {
+		q[i] = strconv.Quote(x)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+const templateText = `# hush-relay configuration. Every setting is shown with its default;
+# unknown settings are refused. Durations are written like "90s", "2h".
+
+# Format of this file.
+version = %d
+
+# The network file (relative to this directory): the relays of this
+# network, whose descriptors this relay collects and serves. A missing
+# file means a relay that serves only its own descriptor.
+network_file = %s
+
+[relay]
+# Where the gRPC listener (TLS 1.3, HTTP/2, certificate pinned to the
+# relay's identity key) listens.
+listen = %s
+# host:port clients and relays use to reach it, written in the descriptor.
+# Empty: the listen address (which must then be a specific address).
+public_address = %s
+# What this relay offers ("mailbox", "chunks"); "web" is added when [web]
+# is enabled.
+capabilities = %s
+# On SIGTERM/SIGINT: how long requests in flight may still run.
+shutdown_timeout = %s
+
+[web]
+# The gRPC-Web listener for browsers: plain HTTP unless cert_file and
+# key_file are set (an operator's certificate, e.g. from ACME).
+enabled = %t
+listen = %s
+# URL browsers use, written in the descriptor. Empty: http(s)://<listen>/.
+public_url = %s
+cert_file = %s
+key_file = %s
+# Origins allowed by CORS. The relay uses no cookies, so "*" is safe.
+cors_origins = %s
+
+[admin]
+# Prometheus metrics (/metrics) and /healthz, plain HTTP: keep it on
+# loopback or a private network. Empty: no admin listener.
+listen = %s
+
+[onion]
+# How long each onion key is current, and how long the previous one is
+# still accepted after it.
+rotation_period = %s
+grace_period = %s
+# Packets one onion key opens before the relay moves to a new key (each
+# replay tag costs about 36 bytes of memory).
+replay_cache_limit = %d
+
+[directory]
+# How long this relay's signed descriptor is valid (it signs a new one
+# after half of it, or at once when its keys change).
+descriptor_lifetime = %s
+# How often the other relays' descriptors are fetched.
+refresh_interval = %s
+
+[log]
+# debug, info, warn or error. Queue IDs, chunk IDs and client addresses are
+# never logged at info or above.
+level = %s
+# text or json
+format = %s
+`
