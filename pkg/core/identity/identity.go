@@ -26,6 +26,7 @@ import (
 	"github.com/hushchat/hush/pkg/core/internal/signalkey"
 	_ "github.com/hushchat/hush/pkg/core/internal/signallog"
 	"github.com/hushchat/hush/pkg/internal/secret"
+	"github.com/hushchat/hush/pkg/internal/x25519"
 )
 
 // Sizes of the encodings defined here.
@@ -266,57 +267,12 @@ func (p PublicKey) Signal() *sigid.Key {
 }
 
 // ValidatePoint refuses a Curve25519 public key that is all zero, of small
-// order, or not canonical.
-//
-// A Diffie-Hellman with a small-order key yields a value an attacker
-// knows. A non-canonical key (top bit set, or u ≥ 2^255-19) means the same
-// point as a canonical one, since X25519 masks and reduces it; refusing it
-// gives every key, and every message that carries keys, one encoding.
-// Among canonical encodings exactly five u-coordinates have small order;
-// they are compared against a table rather than found by a scalar
-// multiplication, which would cost as much as the Diffie-Hellman itself
-// (the table is checked against that multiplication in the tests).
+// order, or not canonical (see pkg/internal/x25519 for why).
 func ValidatePoint(k [KeySize]byte) error {
-	if !canonicalU(k) {
+	if !x25519.Valid(&k) {
 		return ErrWeakKey
 	}
-	for _, bad := range smallOrder {
-		if k == bad {
-			return ErrWeakKey
-		}
-	}
 	return nil
-}
-
-// smallOrder lists, little-endian, the canonical u-coordinates of the
-// points of small order on Curve25519 and its twist: 0, 1, the two points
-// of order 8, and p-1.
-var smallOrder = [...][KeySize]byte{
-	{},
-	{1},
-	{0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4, 0x6a,
-		0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00},
-	{0x5f, 0x9c, 0x95, 0xbc, 0xa3, 0x50, 0x8c, 0x24, 0xb1, 0xd0, 0xb1, 0x55, 0x9c, 0x83, 0xef, 0x5b,
-		0x04, 0x44, 0x5c, 0xc4, 0x58, 0x1c, 0x8e, 0x86, 0xd8, 0x22, 0x4e, 0xdd, 0xd0, 0x9f, 0x11, 0x57},
-	{0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
-}
-
-// canonicalU reports whether k, little-endian, is below 2^255-19. Public
-// keys are not secret, so this need not be constant time.
-func canonicalU(k [KeySize]byte) bool {
-	if k[31]&0x80 != 0 {
-		return false
-	}
-	if k[31] != 0x7f || k[0] < 0xed {
-		return true
-	}
-	for _, b := range k[1:31] {
-		if b != 0xff {
-			return true
-		}
-	}
-	return false
 }
 
 func decodeText(s, prefix string) ([KeySize]byte, error) {
