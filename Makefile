@@ -39,7 +39,11 @@ APT_PACKAGES := \
 	pkg-config:pkg-config \
 	/usr/include/opus/opus.h:libopus-dev \
 	/usr/include/opus/opusfile.h:libopusfile-dev \
-	opusinfo:opus-tools
+	opusinfo:opus-tools \
+	dbus-run-session:dbus \
+	dbus-launch:dbus-x11 \
+	gnome-keyring-daemon:gnome-keyring \
+	secret-tool:libsecret-tools
 
 # protoc-gen-go is always the version of google.golang.org/protobuf in go.mod.
 # protoc-gen-connect-go is the version of connectrpc.com/connect in go.mod once
@@ -62,7 +66,7 @@ BENCH_DIR := .bench
 WASM_PKGS = ./pkg/... $(if $(wildcard clients/wasm),./clients/wasm/...)
 
 # The steps of `make test`, in order; the first failure stops the run.
-TEST_STEPS := deps check-generate fmt-check vet test-race test-long fuzz-smoke wasm grpc-free
+TEST_STEPS := deps check-generate fmt-check vet test-race test-keychain test-long fuzz-smoke wasm grpc-free
 
 .PHONY: help test $(TEST_STEPS) deps-apt deps-go generate bench fuzz demo clean
 
@@ -104,6 +108,9 @@ vet: ## go vet ./...
 
 test-race: ## go test -race -short ./...
 	go test -race -short ./...
+
+test-keychain: ## the keychain tests against a real Secret Service (gnome-keyring under dbus-run-session)
+	@.ci/keyring-test.sh
 
 test-long: ## the TestLong... tests, once, without -race
 	go test -count=1 -run '^TestLong' ./...
