@@ -23,6 +23,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hushchat/hush/pkg/onion"
 	"github.com/hushchat/hush/pkg/onion/directory"
 	"github.com/hushchat/hush/services/relay/config"
@@ -49,6 +51,11 @@ type Backend struct {
 	Ring  onion.Store
 	Exit  ExitHandler
 	Close func() error // nil: nothing to close
+	// Collectors are the backend's metrics, served with the relay's on
+	// the admin listener.
+	Collectors []prometheus.Collector
+	// Backup, if set, is served as GET /backup on the admin listener.
+	Backup metrics.Backup
 }
 
 // Options is everything a relay is made of.
@@ -73,6 +80,7 @@ type Relay struct {
 	pool    *peer.Pool
 	pub     *publish.Publisher
 	svc     *rpc.Service
+	backup  metrics.Backup
 
 	servers   []*server
 	grpcAddr  string
@@ -100,7 +108,13 @@ func New(opts Options) (r *Relay, err error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := opts.Config
-	r = &Relay{cfg: c, log: log, key: opts.Key, metrics: metrics.New(opts.ProcessMetrics), pool: peer.NewPool(), fatal: make(chan error, 3)}
+	r = &Relay{cfg: c, log: log, key: opts.Key, metrics: metrics.New(opts.ProcessMetrics), pool: peer.NewPool(), fatal: make(chan error, 3),
+		backup: opts.Backend.Backup}
+	for _, col := range opts.Backend.Collectors {
+		if err := r.metrics.Registry.Register(col); err != nil {
+			return nil, fmt.Errorf("relay: backend metrics: %w", err)
+		}
+	}
 	r.ring, err = onion.OpenKeyRing(opts.Backend.Ring, onion.RingConfig{
 		Period: c.Onion.RotationPeriod.Duration, Grace: c.Onion.GracePeriod.Duration, CacheLimit: c.Onion.ReplayCacheLimit,
 	}, time.Now())

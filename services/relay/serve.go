@@ -121,7 +121,7 @@ func (r *Relay) attachHandlers() error {
 				return err
 			}
 		case "admin":
-			s.srv.Handler = metrics.Handler(r.metrics, r.healthy)
+			s.srv.Handler = metrics.Handler(r.metrics, r.healthy, r.backup)
 		}
 	}
 	return nil

@@ -50,6 +50,8 @@ type Config struct {
 	Admin       Admin  `toml:"admin"`
 	Onion       Onion  `toml:"onion"`
 	Directory   Dir    `toml:"directory"`
+	Store       Store  `toml:"store"`
+	Limits      Limits `toml:"limits"`
 	Log         Log    `toml:"log"`
 }
 
@@ -136,7 +138,9 @@ func Defaults() Config {
 			DescriptorLifetime: Duration{24 * time.Hour},
 			RefreshInterval:    Duration{10 * time.Minute},
 		},
-		Log: Log{Level: "info", Format: "text"},
+		Store:  defaultStore(),
+		Limits: defaultLimits(),
+		Log:    Log{Level: "info", Format: "text"},
 	}
 }
 
@@ -205,6 +209,8 @@ func (c *Config) Validate() error {
 		}
 	}
 	c.validateSchedule(bad)
+	c.validateStore(bad)
+	c.validateLimits(bad)
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
 		bad("log.level", "%q (want debug, info, warn or error)", c.Log.Level)
 	}

@@ -116,3 +116,72 @@ func TestLoadFile(t *testing.T) {
 		t.Fatalf("missing file: %v", err)
 	}
 }
+
+func TestStoreAndLimitsSections(t *testing.T) {
+	tmpl := Template(Defaults())
+	for _, line := range []string{
+		"[store]", "envelope_ttl = \"504h0m0s\"", "max_queue_bytes = 15360000", "max_bytes = 53687091200",
+		"[limits]", "creates_per_second = 50.0", "sends_per_second = 2000.0", "burst = \"10s\"",
+	} {
+		if !strings.Contains(tmpl, "\n"+line+"\n") {
+			t.Errorf("template lacks the line %q", line)
+		}
+	}
+	c := Defaults()
+	c.Store = Store{
+		EnvelopeTTL: Duration{7 * 24 * time.Hour}, MaxChunkTTL: Duration{48 * time.Hour},
+		MaxQueueEnvelopes: 10, MaxQueueBytes: 200_000, MaxQueues: 5000, MaxChunks: 70, MaxBytes: 1 << 30,
+	}
+	c.Limits = Limits{CreatesPerSecond: 0.5, SendsPerSecond: 120, ChunksPerSecond: 7.25, Burst: Duration{4 * time.Second}}
+	got, err := Load([]byte(Template(c)))
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	if !reflect.DeepEqual(got, c) {
+		t.Fatalf("got\n%+v\nwant\n%+v", got, c)
+	}
+	sl := got.Store.StoreLimits()
+	if sl.EnvelopeTTL != 7*24*time.Hour || sl.MaxChunkTTL != 48*time.Hour || sl.MaxQueueEnvelopes != 10 ||
+		sl.MaxQueueBytes != 200_000 || sl.MaxQueues != 5000 || sl.MaxChunks != 70 || sl.MaxBytes != 1<<30 {
+		t.Fatalf("store limits %+v", sl)
+	}
+	el := got.Limits.ExitLimits()
+	if el.CreatesPerSecond != 0.5 || el.SendsPerSecond != 120 || el.ChunksPerSecond != 7.25 || el.Burst != 4*time.Second {
+		t.Fatalf("exit limits %+v", el)
+	}
+	// An integer where a rate is expected is read as that many per second.
+	if got, err := Load([]byte("[limits]\nsends_per_second = 300\n")); err != nil || got.Limits.SendsPerSecond != 300 {
+		t.Fatalf("integer rate: %+v, %v", got.Limits, err)
+	}
+	for _, in := range []string{"[store]\nmax_queue = 3\n", "[limits]\nsend_per_second = 3.0\n"} {
+		if _, err := Load([]byte(in)); !errors.Is(err, ErrUnknownKey) {
+			t.Errorf("%q: got %v, want ErrUnknownKey", in, err)
+		}
+	}
+}
+
+func TestStoreAndLimitsInvalid(t *testing.T) {
+	for key, in := range map[string]string{
+		"store.envelope_ttl":        "[store]\nenvelope_ttl = \"59m\"\n",
+		"store.max_chunk_ttl":       "[store]\nmax_chunk_ttl = \"0s\"\n",
+		"store.max_queue_envelopes": "[store]\nmax_queue_envelopes = 0\n",
+		"store.max_queue_bytes":     "[store]\nmax_queue_bytes = 15359\n",
+		"store.max_queues":          "[store]\nmax_queues = -1\n",
+		"store.max_chunks":          "[store]\nmax_chunks = 0\n",
+		"store.max_bytes":           "[store]\nmax_bytes = 1000\n",
+		"limits.creates_per_second": "[limits]\ncreates_per_second = 0.0\n",
+		"limits.sends_per_second":   "[limits]\nsends_per_second = nan\n",
+		"limits.chunks_per_second":  "[limits]\nchunks_per_second = inf\n",
+		"limits.burst":              "[limits]\nburst = \"0s\"\n",
+	} {
+		_, err := Load([]byte(in))
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), key) {
+			t.Errorf("%s: got %v, want ErrInvalid naming it", key, err)
+		}
+	}
+	// A rate too low to let one request through per burst.
+	_, err := Load([]byte("[limits]\ncreates_per_second = 0.05\nburst = \"10s\"\n"))
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "limits.creates_per_second") {
+		t.Errorf("rate × burst under one: got %v", err)
+	}
+}

@@ -21,8 +21,21 @@ func Template(c Config) string {
 		strconv.Quote(c.Onion.RotationPeriod.String()), strconv.Quote(c.Onion.GracePeriod.String()),
 		c.Onion.ReplayCacheLimit,
 		strconv.Quote(c.Directory.DescriptorLifetime.String()), strconv.Quote(c.Directory.RefreshInterval.String()),
+		strconv.Quote(c.Store.EnvelopeTTL.String()), strconv.Quote(c.Store.MaxChunkTTL.String()),
+		c.Store.MaxQueueEnvelopes, c.Store.MaxQueueBytes, c.Store.MaxQueues, c.Store.MaxChunks, c.Store.MaxBytes,
+		tomlFloat(c.Limits.CreatesPerSecond), tomlFloat(c.Limits.SendsPerSecond), tomlFloat(c.Limits.ChunksPerSecond),
+		strconv.Quote(c.Limits.Burst.String()),
 		strconv.Quote(c.Log.Level), strconv.Quote(c.Log.Format),
 	)
+}
+
+// tomlFloat writes v as a TOML float (always with a point or exponent).
+func tomlFloat(v float64) string {
+	s := strconv.FormatFloat(v, 'g', -1, 64)
+	if !strings.ContainsAny(s, ".eEn") { // n: NaN and Inf never validate, but stay floats
+		s += ".0"
+	}
+	return s
 }
 
 func quoteList(xs []string) string {
@@ -70,8 +83,10 @@ key_file = %s
 cors_origins = %s
 
 [admin]
-# Prometheus metrics (/metrics) and /healthz, plain HTTP: keep it on
-# loopback or a private network. Empty: no admin listener.
+# Prometheus metrics (/metrics), /healthz and /backup, plain HTTP and
+# unauthenticated. /backup serves the whole store: the onion keys and every
+# queue's mail. Keep this listener on loopback, never reachable by others.
+# Empty: no admin listener.
 listen = %s
 
 [onion]
@@ -89,6 +104,32 @@ replay_cache_limit = %d
 descriptor_lifetime = %s
 # How often the other relays' descriptors are fetched.
 refresh_interval = %s
+
+[store]
+# How long an envelope waits to be fetched and acknowledged before it is
+# deleted, and how long a message ID is remembered so that a client's
+# retried send is not stored twice (at least 1h).
+envelope_ttl = %s
+# The longest TTL a chunk may ask for; longer ones are shortened.
+max_chunk_ttl = %s
+# Per queue: envelopes held, and their bytes (each envelope is 15,360 B).
+max_queue_envelopes = %d
+max_queue_bytes = %d
+# For the whole relay: queues, chunks, and the bytes of envelopes and
+# chunks together (the disk budget; the file is larger by its indexes).
+max_queues = %d
+max_chunks = %d
+max_bytes = %d
+
+[limits]
+# Requests per second the exit accepts, for the whole relay (creating a
+# queue and uploading a chunk are anonymous, so there is no one else to
+# count against). A refused request gets the "rate limited" status.
+creates_per_second = %s
+sends_per_second = %s
+chunks_per_second = %s
+# How far above the rate a short burst may go, in time at the rate.
+burst = %s
 
 [log]
 # debug, info, warn or error. Queue IDs, chunk IDs and client addresses are

@@ -9,9 +9,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hushchat/hush/services/relay"
+	"github.com/hushchat/hush/services/relay/config"
 	"github.com/hushchat/hush/services/relay/internal/exit"
 	"github.com/hushchat/hush/services/relay/internal/keyfile"
+	"github.com/hushchat/hush/services/relay/internal/metrics"
+	"github.com/hushchat/hush/services/relay/internal/store"
 	"github.com/hushchat/hush/services/relay/internal/store/boltstore"
 )
 
@@ -23,22 +28,37 @@ const storeFileName = "relay.db"
 const expireEvery = 10 * time.Minute
 
 // openBackend is the one place the relay's data is chosen: every command
-// (run, devnet) gets its store and exit here. The store is one bbolt file
-// in dir that also keeps the onion key ring; the exit answers mailbox
-// requests over it as the relay whose key is in dir.
+// (run, devnet) gets its store and exit here, with the limits of the
+// default configuration. See openConfigured.
 func openBackend(dir string) (relay.Backend, error) {
+	return openConfigured(dir, config.Defaults())
+}
+
+// openConfigured opens relay dir's backend with c's [store] and [limits]:
+// one bbolt file in dir that also keeps the onion key ring, and the exit
+// answering mailbox requests over it as the relay whose key is in dir. Its
+// metrics (commits, requests by status, counts against the limits) and
+// its backup go to the admin listener.
+func openConfigured(dir string, c config.Config) (relay.Backend, error) {
 	key, err := keyfile.Load(filepath.Join(dir, keyfile.FileName))
 	if err != nil {
 		return relay.Backend{}, err
 	}
-	st, err := boltstore.Open(filepath.Join(dir, storeFileName), boltstore.Options{})
+	limits := c.Store.StoreLimits()
+	var st *boltstore.Store
+	m := metrics.NewStore(limits, func(ctx context.Context) (store.Stats, error) { return st.Stats(ctx) })
+	st, err = boltstore.Open(filepath.Join(dir, storeFileName), boltstore.Options{Limits: limits, OnCommit: m.Commit})
 	if err != nil {
 		return relay.Backend{}, fmt.Errorf("open store: %w", err)
 	}
 	stop := expireLoop(st)
+	ex := exit.New(key.Relay(), st, c.Limits.ExitLimits(), nil)
+	ex.OnResult = m.Result
 	return relay.Backend{
-		Ring: st.OnionStore(),
-		Exit: exit.New(key.Relay(), st, exit.Limits{}, nil),
+		Ring:       st.OnionStore(),
+		Exit:       ex,
+		Collectors: []prometheus.Collector{m},
+		Backup:     st.Backup,
 		Close: func() error {
 			stop()
 			return st.Close()

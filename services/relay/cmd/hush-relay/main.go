@@ -2,8 +2,9 @@
 
 // Command hush-relay runs a Hush relay (ARCHITECTURE.md, "The relay"):
 // `hush-relay init` makes a relay's directory, `hush-relay run` runs it,
-// `hush-relay devnet` runs a whole loopback network in one process, and
-// `hush-relay netfile` builds a network file from relays' descriptors.
+// `hush-relay devnet` runs a whole loopback network in one process,
+// `hush-relay netfile` builds a network file from relays' descriptors, and
+// `hush-relay backup` copies a running relay's store.
 //
 // Output rules: errors go to standard error as "hush-relay: " and a
 // lower-case message with no final period, with a hint where one helps;
@@ -23,6 +24,7 @@ const usage = `Usage:
     hush-relay run     --dir DIR [--validate-only]
     hush-relay devnet  --dir DIR [--relays N]
     hush-relay netfile --out FILE IDENTITY@HOST:PORT...
+    hush-relay backup  --admin HOST:PORT --out FILE
     hush-relay version
 
 init     creates DIR with the relay's identity key (identity.key, mode 0600)
@@ -37,6 +39,10 @@ devnet   runs N relays (default 5) on loopback ports chosen by the OS, each
 netfile  fetches each relay's signed descriptor from HOST:PORT over TLS
          pinned to IDENTITY (hushrelay:…, as "hush-relay run" prints it),
          verifies it, and writes the network file listing them to FILE.
+backup   copies the store of a running relay from its admin listener
+         (GET /backup) to FILE: written beside FILE, synced, opened and
+         checked, then renamed. The copy holds the relay's onion keys and
+         every queue's mail: keep it, and the admin listener, private.
 `
 
 // Version is set with -ldflags "-X main.Version=…"; without it, the
@@ -53,7 +59,7 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cmds := map[string]func([]string, io.Writer, io.Writer) int{
-		"init": cmdInit, "run": cmdRun, "devnet": cmdDevnet, "netfile": cmdNetfile,
+		"init": cmdInit, "run": cmdRun, "devnet": cmdDevnet, "netfile": cmdNetfile, "backup": cmdBackup,
 	}
 	switch name := args[0]; name {
 	case "version", "--version":

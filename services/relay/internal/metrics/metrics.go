@@ -9,6 +9,8 @@
 package metrics
 
 import (
+	"context"
+	"io"
 	"net/http"
 	"time"
 
@@ -113,11 +115,20 @@ func codeLabel(c onion.Code) string {
 	}
 }
 
-// Handler serves the admin listener: /metrics in the Prometheus format,
-// and /healthz, which answers 200 "ok" while healthy() is nil and 503 with
-// the error otherwise.
-func Handler(m *Relay, healthy func() error) http.Handler {
+// Backup writes a consistent copy of the relay's store to w while it runs
+// (store.Store.Backup).
+type Backup func(ctx context.Context, w io.Writer) (int64, error)
+
+// Handler serves the admin listener: /metrics in the Prometheus format;
+// /healthz, which answers 200 "ok" while healthy() is nil and 503 with the
+// error otherwise; and, if backup is not nil, /backup, which streams a
+// copy of the store. That copy holds the relay's onion keys and every
+// queue's mail: the admin listener must never be reachable by others.
+func Handler(m *Relay, healthy func() error, backup Backup) http.Handler {
 	mux := http.NewServeMux()
+	if backup != nil {
+		mux.Handle("GET /backup", backupHandler(backup))
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -121,3 +121,33 @@ func TestRefreshBuildsDirectory(t *testing.T) {
 		t.Fatal("relay b is still routable after leaving the network file")
 	}
 }
+
+// TestNewerWithinTheSameSecond: a relay restarted after an unclean stop
+// republishes, possibly within the second of its last descriptor, with
+// higher epochs; that descriptor must replace the old one.
+func TestNewerWithinTheSameSecond(t *testing.T) {
+	at := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	desc := func(published time.Time, epochs ...onion.Epoch) *directory.Descriptor {
+		d := &directory.Descriptor{Published: published}
+		for _, e := range epochs {
+			d.Keys = append(d.Keys, onion.KeyInfo{Epoch: e})
+		}
+		return d
+	}
+	cases := []struct {
+		name     string
+		d, old   *directory.Descriptor
+		replaces bool
+	}{
+		{"later", desc(at.Add(time.Second), 1, 2), desc(at, 1, 2), true},
+		{"earlier", desc(at, 3, 4), desc(at.Add(time.Second), 1, 2), false},
+		{"same second, new epochs", desc(at, 3, 4), desc(at, 1, 2), true},
+		{"same second, same epochs", desc(at, 1, 2), desc(at, 1, 2), false},
+		{"same second, older epochs", desc(at, 1, 2), desc(at, 3, 4), false},
+	}
+	for _, c := range cases {
+		if got := newer(c.d, c.old); got != c.replaces {
+			t.Errorf("%s: newer = %v, want %v", c.name, got, c.replaces)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hushchat/hush/pkg/onion"
 	"github.com/hushchat/hush/pkg/onion/directory"
 )
 
@@ -63,10 +64,30 @@ func (p *Publisher) fetch(ctx context.Context, n directory.NetworkFile, r direct
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if old, ok := p.others[r.ID]; !ok || d.Published.After(old.Published) {
+	if old, ok := p.others[r.ID]; !ok || newer(d, old) {
 		p.others[r.ID] = d
 	}
 	return nil
+}
+
+// newer reports whether d replaces old: published later or, within the
+// same second (descriptor times are whole seconds), with a higher epoch.
+// A relay restarted after an unclean stop starts new epochs at once; if
+// it republished within the second, only the epochs tell the new
+// descriptor from the old.
+func newer(d, old *directory.Descriptor) bool {
+	if !d.Published.Equal(old.Published) {
+		return d.Published.After(old.Published)
+	}
+	return maxEpoch(d) > maxEpoch(old)
+}
+
+func maxEpoch(d *directory.Descriptor) onion.Epoch {
+	var m onion.Epoch
+	for _, k := range d.Keys {
+		m = max(m, k.Epoch)
+	}
+	return m
 }
 
 // Run runs the key ring's schedule every TickInterval and refreshes the

@@ -49,7 +49,7 @@ func BenchmarkDurableSend(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		q := queues[next.Add(1)%int64(len(queues))]
 		for pb.Next() {
-			if _, err := s.Send(ctx, q.Sender, randMsg(), env, t0); err != nil {
+			if _, err := s.Send(ctx, q.Sender, randMsg(), env, time.Now()); err != nil {
 				b.Error(err)
 				return
 			}
@@ -93,7 +93,7 @@ func BenchmarkSendLone(b *testing.B) {
 	b.SetBytes(benchEnvelope)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := s.Send(ctx, q.Sender, randMsg(), env, t0); err != nil {
+		if _, err := s.Send(ctx, q.Sender, randMsg(), env, time.Now()); err != nil {
 			b.Fatal(err)
 		}
 	}

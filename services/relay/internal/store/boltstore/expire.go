@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 
@@ -30,13 +31,12 @@ func (s *Store) Expire(ctx context.Context, now time.Time) (store.ExpireStats, e
 	err := s.submit(ctx, func(tx *bolt.Tx) error {
 		st = store.ExpireStats{}
 		c := readCounts(tx)
-		var more [3]bool
-		var errs [3]error
-		st.Envelopes, more[0], errs[0] = expireEnvelopes(tx, cutoff, &c)
-		st.MessageIDs, more[1], errs[1] = expireIndexed(tx, bucketMsgTimes, bucketMsgIDs, cutoff, nil)
-		st.Chunks, more[2], errs[2] = expireIndexed(tx, bucketChunkExp, bucketChunks, unix(now), &c)
-		st.More = more[0] || more[1] || more[2]
-		return errors.Join(errs[0], errs[1], errs[2], writeCounts(tx, c))
+		var moreSent, moreChunks bool
+		var errSent, errChunks error
+		st.Envelopes, st.MessageIDs, moreSent, errSent = expireSent(tx, cutoff, &c)
+		st.Chunks, moreChunks, errChunks = expireChunks(tx, unix(now), &c)
+		st.More = moreSent || moreChunks
+		return errors.Join(errSent, errChunks, writeCounts(tx, c))
 	}, nil)
 	return st, err
 }
@@ -54,61 +54,74 @@ func dueKeys(idx *bolt.Bucket, cutoff uint64) (keys [][]byte, more bool) {
 	return keys, false
 }
 
-// expireIndexed deletes the records of b due by the time index idx. A
-// record whose value does not start with the index's time (an index
-// entry left by a deleted queue whose ID came back) is left alone. If c is
-// not nil the records are chunks and are counted out of c.
-func expireIndexed(tx *bolt.Tx, idx, b []byte, cutoff uint64, c *counts) (int, bool, error) {
-	ib, rb := tx.Bucket(idx), tx.Bucket(b)
-	keys, more := dueKeys(ib, cutoff)
+// expireChunks deletes the chunks due by cutoff and counts them out of c.
+func expireChunks(tx *bolt.Tx, cutoff uint64, c *counts) (int, bool, error) {
+	idx, chunks := tx.Bucket(bucketChunkExp), tx.Bucket(bucketChunks)
+	keys, more := dueKeys(idx, cutoff)
 	n := 0
 	for _, k := range keys {
-		key := k[u64:]
-		if v := rb.Get(key); v != nil && bytes.Equal(v[:u64], k[:u64]) {
-			if c != nil {
-				c.chunks--
-				c.bytes -= int64(len(v) - chunkHeadSize)
-			}
-			if err := rb.Delete(key); err != nil {
+		var id store.ChunkID
+		copy(id[:], k[u64:])
+		if v := chunks.Get(id[:]); v != nil && bytes.Equal(v[:u64], k[:u64]) {
+			if err := deleteChunk(tx, id, v, c); err != nil {
 				return n, more, err
 			}
 			n++
+			continue
 		}
-		if err := ib.Delete(k); err != nil {
+		if err := idx.Delete(k); err != nil {
 			return n, more, err
 		}
 	}
 	return n, more, nil
 }
 
-// expireEnvelopes deletes envelopes stored at or before cutoff, with their
-// queues' and the store's counts.
-func expireEnvelopes(tx *bolt.Tx, cutoff uint64, c *counts) (int, bool, error) {
-	ib, envs, queues := tx.Bucket(bucketEnvTimes), tx.Bucket(bucketEnvelopes), tx.Bucket(bucketQueues)
-	keys, more := dueKeys(ib, cutoff)
-	n := 0
+// expireSent deletes the envelopes and message-ID records of the "sent"
+// entries due by cutoff, with their queues' and the store's counts, and
+// the entries. A record is deleted only if it was stored at the entry's
+// time: one of a queue made again with a deleted queue's IDs is not the
+// entry's.
+func expireSent(tx *bolt.Tx, cutoff uint64, c *counts) (envelopes, msgIDs int, more bool, err error) {
+	sent, envs, msgs := tx.Bucket(bucketSent), tx.Bucket(bucketEnvelopes), tx.Bucket(bucketMsgIDs)
+	keys, more := dueKeys(sent, cutoff)
 	for _, k := range keys {
-		key := k[u64:]
-		if v := envs.Get(key); v != nil && bytes.Equal(v[:u64], k[:u64]) {
-			size := uint64(len(v) - envHeadSize)
-			rec, err := decodeQueue(queues.Get(key[:idSz]))
-			if err != nil {
-				return n, more, err
-			}
-			rec.count--
-			rec.bytes -= size
-			c.envelopes--
-			c.bytes -= int64(size)
-			if err := errors.Join(envs.Delete(key), queues.Put(key[:idSz], rec.encode())); err != nil {
-				return n, more, err
-			}
-			n++
+		v := sent.Get(k)
+		if len(v) != sentValueSize {
+			return envelopes, msgIDs, more, fmt.Errorf("boltstore: corrupt sent entry of %d bytes", len(v))
 		}
-		if err := ib.Delete(k); err != nil {
-			return n, more, err
+		key, msgKey := v[:envKeySize], cat(v[:idSz], v[envKeySize:])
+		if e := envs.Get(key); e != nil && bytes.Equal(e[:u64], k[:u64]) {
+			if err := expireEnvelope(tx, key, uint64(len(e)-envHeadSize), c); err != nil {
+				return envelopes, msgIDs, more, err
+			}
+			envelopes++
+		}
+		if m := msgs.Get(msgKey); m != nil && bytes.Equal(m, k[:u64]) {
+			if err := msgs.Delete(msgKey); err != nil {
+				return envelopes, msgIDs, more, err
+			}
+			msgIDs++
+		}
+		if err := sent.Delete(k); err != nil {
+			return envelopes, msgIDs, more, err
 		}
 	}
-	return n, more, nil
+	return envelopes, msgIDs, more, nil
+}
+
+// expireEnvelope deletes the envelope at key (recipient ‖ seq) of size
+// bytes and counts it out of its queue and c.
+func expireEnvelope(tx *bolt.Tx, key []byte, size uint64, c *counts) error {
+	queues := tx.Bucket(bucketQueues)
+	rec, err := decodeQueue(queues.Get(key[:idSz]))
+	if err != nil {
+		return err
+	}
+	rec.count--
+	rec.bytes -= size
+	c.envelopes--
+	c.bytes -= int64(size)
+	return errors.Join(tx.Bucket(bucketEnvelopes).Delete(key), queues.Put(key[:idSz], rec.encode()))
 }
 
 // Stats returns the store's counts and file size.
@@ -120,6 +133,21 @@ func (s *Store) Stats(ctx context.Context) (store.Stats, error) {
 		return nil
 	})
 	return st, err
+}
+
+// Check walks the whole file and returns the first inconsistency bbolt
+// finds (a page unreachable, referenced twice, or out of bounds), for a
+// backup's verification.
+func (s *Store) Check(ctx context.Context) error {
+	return s.view(ctx, func(tx *bolt.Tx) error {
+		var first error
+		for err := range tx.Check() {
+			if first == nil {
+				first = fmt.Errorf("boltstore: check: %w", err)
+			}
+		}
+		return first
+	})
 }
 
 // Backup writes a consistent copy of the store, as of one moment, to w

@@ -14,20 +14,28 @@ import (
 
 // The file's buckets. Every integer is big-endian, so keys sort by it;
 // every time is Unix seconds (uint64, times before 1970 as 0).
+//
+// "sent" is the one expiry index of sends: an envelope and its message-ID
+// record are stored at the same time and expire together. Its keys grow
+// (the send number is store-wide and never reused), so a commit appends to
+// the index's last page instead of dirtying one random page per send, and
+// its pages are filled completely (sentFillPercent). Ack and DeleteQueue
+// leave its entries behind; Expire drops an entry whose records are gone
+// or were stored at another time (a queue deleted and made again with the
+// same IDs).
 var (
-	bucketMeta      = []byte("meta")             // "version" → 1 B; "stats" → statsSize
-	bucketQueues    = []byte("queues")           // recipient ID → queueRecord
-	bucketSenders   = []byte("senders")          // sender ID → recipient ID
-	bucketEnvelopes = []byte("envelopes")        // recipient ID ‖ seq → stored time ‖ envelope
-	bucketEnvTimes  = []byte("envelope-times")   // stored time ‖ recipient ID ‖ seq → empty
-	bucketMsgIDs    = []byte("message-ids")      // recipient ID ‖ message ID → seen time
-	bucketMsgTimes  = []byte("message-id-times") // seen time ‖ recipient ID ‖ message ID → empty
-	bucketChunks    = []byte("chunks")           // chunk ID → expiry ‖ token hash ‖ chunk
-	bucketChunkExp  = []byte("chunk-times")      // expiry ‖ chunk ID → empty
-	bucketOnion     = []byte("onion")            // "ring" → encoded onion.RingState
+	bucketMeta      = []byte("meta")        // "version" → 1 B; "stats" → statsSize
+	bucketQueues    = []byte("queues")      // recipient ID → queueRecord
+	bucketSenders   = []byte("senders")     // sender ID → recipient ID
+	bucketEnvelopes = []byte("envelopes")   // recipient ID ‖ seq → stored time ‖ envelope
+	bucketMsgIDs    = []byte("message-ids") // recipient ID ‖ message ID → stored time
+	bucketSent      = []byte("sent")        // stored time ‖ send number → recipient ID ‖ seq ‖ message ID
+	bucketChunks    = []byte("chunks")      // chunk ID → expiry ‖ token hash ‖ chunk
+	bucketChunkExp  = []byte("chunk-times") // expiry ‖ chunk ID → empty
+	bucketOnion     = []byte("onion")       // "ring" → encoded onion.RingState
 
-	allBuckets = [][]byte{bucketMeta, bucketQueues, bucketSenders, bucketEnvelopes, bucketEnvTimes,
-		bucketMsgIDs, bucketMsgTimes, bucketChunks, bucketChunkExp, bucketOnion}
+	allBuckets = [][]byte{bucketMeta, bucketQueues, bucketSenders, bucketEnvelopes,
+		bucketMsgIDs, bucketSent, bucketChunks, bucketChunkExp, bucketOnion}
 
 	keyVersion = []byte("version")
 	keyStats   = []byte("stats")
@@ -36,7 +44,9 @@ var (
 
 // formatVersion is the layout version in meta/"version"; Open refuses
 // another.
-const formatVersion = 1
+// Version 2 replaced version 1's two time indexes, keyed by time ‖ record
+// key, with "sent".
+const formatVersion = 2
 
 const (
 	u64  = 8
@@ -46,15 +56,18 @@ const (
 	// ‖ envelope count ‖ envelope bytes ‖ created.
 	queueRecordSize = idSz + 32 + 1 + u64 + u64 + u64 + u64 + u64 // 105
 
-	envKeySize     = idSz + u64                 // recipient ‖ seq
-	envTimeKeySize = u64 + envKeySize           // time ‖ recipient ‖ seq
-	msgKeySize     = idSz + store.MessageIDSize // recipient ‖ message ID
-	msgTimeKeySize = u64 + msgKeySize           // time ‖ recipient ‖ message ID
-	chunkHeadSize  = u64 + 32                   // expiry ‖ SHA-256(token)
-	chunkTimeKey   = u64 + idSz                 // expiry ‖ chunk ID
-	statsSize      = 4 * u64                    // queues ‖ envelopes ‖ chunks ‖ bytes
-	envHeadSize    = u64                        // stored time before the envelope
+	envKeySize    = idSz + u64                 // recipient ‖ seq
+	msgKeySize    = idSz + store.MessageIDSize // recipient ‖ message ID
+	sentKeySize   = u64 + u64                  // stored time ‖ send number
+	sentValueSize = envKeySize + store.MessageIDSize
+	chunkHeadSize = u64 + 32 // expiry ‖ SHA-256(token)
+	statsSize     = 5 * u64  // queues ‖ envelopes ‖ chunks ‖ bytes ‖ next send number
+	envHeadSize   = u64      // stored time before the envelope
 )
+
+// sentFillPercent fills the append-only index's pages: bbolt's default
+// (half) would leave every page it splits half empty.
+const sentFillPercent = 1.0
 
 // Queue flags.
 const (
@@ -102,8 +115,8 @@ func decodeQueue(b []byte) (queueRecord, error) {
 }
 
 // counts is the meta/"stats" value, kept in the same transaction as every
-// change it counts.
-type counts struct{ queues, envelopes, chunks, bytes int64 }
+// change it counts. sends is the next send number of the "sent" index.
+type counts struct{ queues, envelopes, chunks, bytes, sends int64 }
 
 func readCounts(tx *bolt.Tx) counts {
 	b := tx.Bucket(bucketMeta).Get(keyStats)
@@ -115,12 +128,13 @@ func readCounts(tx *bolt.Tx) counts {
 		envelopes: int64(binary.BigEndian.Uint64(b[u64:])),
 		chunks:    int64(binary.BigEndian.Uint64(b[2*u64:])),
 		bytes:     int64(binary.BigEndian.Uint64(b[3*u64:])),
+		sends:     int64(binary.BigEndian.Uint64(b[4*u64:])),
 	}
 }
 
 func writeCounts(tx *bolt.Tx, c counts) error {
 	b := make([]byte, 0, statsSize)
-	for _, v := range [...]int64{c.queues, c.envelopes, c.chunks, c.bytes} {
+	for _, v := range [...]int64{c.queues, c.envelopes, c.chunks, c.bytes, c.sends} {
 		b = binary.BigEndian.AppendUint64(b, uint64(v))
 	}
 	return tx.Bucket(bucketMeta).Put(keyStats, b)

@@ -90,7 +90,8 @@ func (s *Store) Send(ctx context.Context, sender store.QueueID, msg store.Messag
 }
 
 // storeEnvelope checks the queue's and the relay's limits, then writes the
-// envelope, its time index, the message-ID record and the counts.
+// envelope, the message-ID record, their entry in the "sent" index and the
+// counts.
 func (s *Store) storeEnvelope(tx *bolt.Tx, recipient store.QueueID, msg store.MessageID, envelope []byte, now uint64) error {
 	rec, err := getQueue(tx, recipient)
 	if err != nil {
@@ -109,7 +110,7 @@ func (s *Store) storeEnvelope(tx *bolt.Tx, recipient store.QueueID, msg store.Me
 		return fmt.Errorf("%w (%d bytes)", store.ErrRelayFull, s.limits.MaxBytes)
 	}
 	key := cat(recipient[:], be64(rec.nextSeq))
-	msgKey := cat(recipient[:], msg[:])
+	sentKey := cat(be64(now), be64(uint64(c.sends)))
 	rec.nextSeq++
 	rec.count++
 	rec.bytes += size
@@ -118,11 +119,13 @@ func (s *Store) storeEnvelope(tx *bolt.Tx, recipient store.QueueID, msg store.Me
 	}
 	c.envelopes++
 	c.bytes += int64(size)
+	c.sends++
+	sent := tx.Bucket(bucketSent)
+	sent.FillPercent = sentFillPercent
 	return errors.Join(
 		tx.Bucket(bucketEnvelopes).Put(key, cat(be64(now), envelope)),
-		tx.Bucket(bucketEnvTimes).Put(cat(be64(now), key), nil),
-		tx.Bucket(bucketMsgIDs).Put(msgKey, be64(now)),
-		tx.Bucket(bucketMsgTimes).Put(cat(be64(now), msgKey), nil),
+		tx.Bucket(bucketMsgIDs).Put(cat(recipient[:], msg[:]), be64(now)),
+		sent.Put(sentKey, cat(key, msg[:])),
 		tx.Bucket(bucketQueues).Put(recipient[:], rec.encode()),
 		writeCounts(tx, c))
 }
@@ -186,7 +189,7 @@ func (s *Store) Ack(ctx context.Context, recipient store.QueueID, counter uint64
 			return err
 		}
 		c := readCounts(tx)
-		envs, times := tx.Bucket(bucketEnvelopes), tx.Bucket(bucketEnvTimes)
+		envs := tx.Bucket(bucketEnvelopes)
 		for _, seq := range seqs {
 			key := cat(recipient[:], be64(seq))
 			v := envs.Get(key)
@@ -194,7 +197,7 @@ func (s *Store) Ack(ctx context.Context, recipient store.QueueID, counter uint64
 				continue
 			}
 			size := uint64(len(v) - envHeadSize)
-			if err := errors.Join(times.Delete(cat(v[:envHeadSize], key)), envs.Delete(key)); err != nil {
+			if err := envs.Delete(key); err != nil {
 				return err
 			}
 			rec.count--
@@ -207,7 +210,7 @@ func (s *Store) Ack(ctx context.Context, recipient store.QueueID, counter uint64
 }
 
 // DeleteQueue removes the queue, its envelopes and message-ID records, and
-// frees both of its IDs.
+// frees both of its IDs. Their "sent" entries stay until they expire.
 func (s *Store) DeleteQueue(ctx context.Context, recipient store.QueueID, counter uint64) error {
 	return s.submit(ctx, func(tx *bolt.Tx) error {
 		rec, err := authorize(tx, recipient, counter)
@@ -219,26 +222,19 @@ func (s *Store) DeleteQueue(ctx context.Context, recipient store.QueueID, counte
 		c.envelopes -= int64(rec.count)
 		c.bytes -= int64(rec.bytes)
 		return errors.Join(
-			deletePrefixed(tx.Bucket(bucketEnvelopes), tx.Bucket(bucketEnvTimes), recipient[:]),
-			deletePrefixed(tx.Bucket(bucketMsgIDs), tx.Bucket(bucketMsgTimes), recipient[:]),
+			deletePrefixed(tx.Bucket(bucketEnvelopes), recipient[:]),
+			deletePrefixed(tx.Bucket(bucketMsgIDs), recipient[:]),
 			tx.Bucket(bucketSenders).Delete(rec.sender[:]),
 			tx.Bucket(bucketQueues).Delete(recipient[:]),
 			writeCounts(tx, c))
 	}, nil)
 }
 
-// deletePrefixed deletes every key of b that starts with prefix, and its
-// entry in the time index idx (whose key is the value's first 8 bytes
-// followed by the key).
-func deletePrefixed(b, idx *bolt.Bucket, prefix []byte) error {
-	var keys, idxKeys [][]byte
+// deletePrefixed deletes every key of b that starts with prefix.
+func deletePrefixed(b *bolt.Bucket, prefix []byte) error {
 	c := b.Cursor()
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		keys = append(keys, bytes.Clone(k))
-		idxKeys = append(idxKeys, cat(v[:u64], k))
-	}
-	for i := range keys {
-		if err := errors.Join(b.Delete(keys[i]), idx.Delete(idxKeys[i])); err != nil {
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
+		if err := c.Delete(); err != nil {
 			return err
 		}
 	}
