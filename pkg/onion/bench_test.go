@@ -20,7 +20,7 @@ func BenchmarkHopOpen(b *testing.B) {
 	rs := newRelays(b, 3)
 	pool := make([][]byte, 64)
 	for i := range pool {
-		pool[i], _, _ = Wrap(nil, pathOf(rs), []byte("bench"))
+		pool[i], _, _ = Wrap(pathOf(rs), []byte("bench"))
 	}
 	ring := rs[0].ring
 	k, _ := ring.key(rs[0].hop().Epoch)
@@ -76,7 +76,7 @@ func BenchmarkWrap3(b *testing.B) {
 	b.SetBytes(PacketSize)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := Wrap(nil, path, req); err != nil {
+		if _, _, err := Wrap(path, req); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -16,7 +16,7 @@ func FuzzOpen(f *testing.F) {
 	rs := newRelays(f, 2)
 	valid := make([][]byte, 2)
 	for n := 1; n <= 2; n++ {
-		pkt, _, err := Wrap(seededRand(byte(n)), pathOf(rs[:n]), []byte("seed"))
+		pkt, _, err := wrap(seededRand(byte(n)), pathOf(rs[:n]), []byte("seed"))
 		if err != nil {
 			f.Fatal(err)
 		}

@@ -110,7 +110,7 @@ func TestRoundTripEveryLength(t *testing.T) {
 	for n := 1; n <= MaxHops; n++ {
 		req := make([]byte, RequestCapacity-n)
 		rnd.Read(req)
-		pkt, opener, err := Wrap(rnd, pathOf(rs[:n]), req)
+		pkt, opener, err := wrap(rnd, pathOf(rs[:n]), req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,7 +147,7 @@ func TestRoundTripEveryLength(t *testing.T) {
 
 func TestEmptyRequestAndReply(t *testing.T) {
 	rs := newRelays(t, 3)
-	pkt, opener, err := Wrap(nil, pathOf(rs), nil)
+	pkt, opener, err := Wrap(pathOf(rs), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func TestEmptyRequestAndReply(t *testing.T) {
 func TestLengthsIndistinguishable(t *testing.T) {
 	rs := newRelays(t, MaxHops)
 	for _, n := range []int{1, 3, 5} {
-		pkt, _, err := Wrap(nil, pathOf(rs[:n]), []byte("x"))
+		pkt, _, err := Wrap(pathOf(rs[:n]), []byte("x"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -196,7 +196,7 @@ func TestLengthsIndistinguishable(t *testing.T) {
 func TestHopOutputUnlinkable(t *testing.T) {
 	rs := newRelays(t, 3)
 	req := make([]byte, 1000) // mostly zero plaintext: the worst case
-	pkt, _, err := Wrap(nil, pathOf(rs), req)
+	pkt, _, err := Wrap(pathOf(rs), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func TestHopOutputUnlinkable(t *testing.T) {
 // untouched packet still opens afterwards.
 func TestHeaderBitFlips(t *testing.T) {
 	rs := newRelays(t, 3)
-	pkt, _, err := Wrap(nil, pathOf(rs), []byte("request"))
+	pkt, _, err := Wrap(pathOf(rs), []byte("request"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +251,7 @@ func TestHeaderBitFlips(t *testing.T) {
 // that receives it, whatever its position.
 func TestPayloadBitFlips(t *testing.T) {
 	rs := newRelays(t, 3)
-	pkt, _, err := Wrap(nil, pathOf(rs), []byte("request"))
+	pkt, _, err := Wrap(pathOf(rs), []byte("request"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +279,7 @@ func TestPayloadBitFlips(t *testing.T) {
 // TestReplayDropped (P5).
 func TestReplayDropped(t *testing.T) {
 	rs := newRelays(t, 2)
-	pkt, _, err := Wrap(nil, pathOf(rs), []byte("once"))
+	pkt, _, err := Wrap(pathOf(rs), []byte("once"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,7 +297,7 @@ func TestReplayDropped(t *testing.T) {
 
 func TestMalformedPacketsDropped(t *testing.T) {
 	rs := newRelays(t, 1)
-	pkt, _, err := Wrap(nil, pathOf(rs), nil)
+	pkt, _, err := Wrap(pathOf(rs), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,11 +343,11 @@ func TestWrapRefusesBadInput(t *testing.T) {
 		{"request too large", p[:3], make([]byte, RequestCapacity+1), ErrTooLarge},
 	}
 	for _, c := range cases {
-		if _, _, err := Wrap(nil, c.path, c.req); !errors.Is(err, c.want) {
+		if _, _, err := Wrap(c.path, c.req); !errors.Is(err, c.want) {
 			t.Errorf("%s: %v, want %v", c.name, err, c.want)
 		}
 	}
-	if _, _, err := Wrap(bytes.NewReader(nil), p[:3], nil); err == nil {
+	if _, _, err := wrap(bytes.NewReader(nil), p[:3], nil); err == nil {
 		t.Error("Wrap with an empty random source succeeded")
 	}
 }
@@ -356,8 +356,8 @@ func TestWrapRefusesBadInput(t *testing.T) {
 // opener of its own packet, and a flipped bit is refused.
 func TestResponseOnlyForItsOpener(t *testing.T) {
 	rs := newRelays(t, 3)
-	pkt, opener, _ := Wrap(nil, pathOf(rs), []byte("a"))
-	_, other, _ := Wrap(nil, pathOf(rs), []byte("b"))
+	pkt, opener, _ := Wrap(pathOf(rs), []byte("a"))
+	_, other, _ := Wrap(pathOf(rs), []byte("b"))
 	_, _, reps := carry(t, rs, pkt)
 	resp, err := reps[2].Reply([]byte("reply"))
 	if err != nil {
@@ -399,7 +399,7 @@ func TestErrorResponses(t *testing.T) {
 	rs := newRelays(t, 3)
 	for pos := range rs {
 		for _, code := range []Code{CodeUnreachable, CodeRefused, 0} {
-			pkt, opener, _ := Wrap(nil, pathOf(rs), []byte("x"))
+			pkt, opener, _ := Wrap(pathOf(rs), []byte("x"))
 			_, _, reps := carry(t, rs, pkt)
 			resp, err := reps[pos].Fail(code)
 			if err != nil {
@@ -420,7 +420,7 @@ func TestErrorResponses(t *testing.T) {
 
 func TestReplierMisuse(t *testing.T) {
 	rs := newRelays(t, 2)
-	pkt, _, _ := Wrap(nil, pathOf(rs), nil)
+	pkt, _, _ := Wrap(pathOf(rs), nil)
 	_, _, reps := carry(t, rs, pkt)
 	if _, err := reps[0].Reply(nil); !errors.Is(err, ErrNotExit) {
 		t.Errorf("middle Reply: %v", err)
@@ -474,7 +474,7 @@ func TestReasonAndCodeNames(t *testing.T) {
 func TestReplierConcurrentUse(t *testing.T) {
 	rs := newRelays(t, 2)
 	for range 50 {
-		pkt, _, err := Wrap(nil, pathOf(rs), []byte("x"))
+		pkt, _, err := Wrap(pathOf(rs), []byte("x"))
 		if err != nil {
 			t.Fatal(err)
 		}

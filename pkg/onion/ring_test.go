@@ -14,7 +14,7 @@ import (
 
 func wrapFor(t *testing.T, r *testRelay, k KeyInfo) []byte {
 	t.Helper()
-	pkt, _, err := Wrap(nil, []Hop{{ID: r.id, Key: k.Key, Epoch: k.Epoch}}, []byte("x"))
+	pkt, _, err := Wrap([]Hop{{ID: r.id, Key: k.Key, Epoch: k.Epoch}}, []byte("x"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -92,7 +92,7 @@ func (v *vector) run(t *testing.T, fill bool) {
 		path[i] = Hop{ID: rs[i].id, Key: k, Epoch: h.Epoch}
 	}
 	random := unhex(t, v.Random)
-	pkt, opener, err := Wrap(bytes.NewReader(random), path, unhex(t, v.Request))
+	pkt, opener, err := wrap(bytes.NewReader(random), path, unhex(t, v.Request))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func (v *vector) run(t *testing.T, fill bool) {
 	if err != nil || !bytes.Equal(body, unhex(t, v.Reply)) || !bytes.Equal(req, unhex(t, v.Request)) {
 		t.Fatalf("round trip: %v", err)
 	}
-	_, opener2, _ := Wrap(bytes.NewReader(random), path, unhex(t, v.Request))
+	_, opener2, _ := wrap(bytes.NewReader(random), path, unhex(t, v.Request))
 	_, _, reps3 := carry(t, vectorRelays(t, v.Hops), pkt)
 	failed, _ := reps3[v.ErrorHop].Fail(v.ErrorCode)
 	failed = back(t, reps3, v.ErrorHop, failed)

@@ -27,10 +27,14 @@ type ResponseOpener struct {
 // last) and returns it with the opener of its response. It reads 32 bytes
 // of rand per hop (the ephemeral keys, in path order) and then the padding
 // of the exit's routing block; rand is crypto/rand if nil.
-func Wrap(r io.Reader, path []Hop, request []byte) ([]byte, *ResponseOpener, error) {
-	if r == nil {
-		r = rand.Reader
-	}
+func Wrap(path []Hop, request []byte) ([]byte, *ResponseOpener, error) {
+	return wrap(rand.Reader, path, request)
+}
+
+// wrap is Wrap with its randomness (ephemeral keys, padding) read from r.
+// Only the known-answer tests pass anything but crypto/rand: a reader that
+// repeats would repeat ephemeral keys, and with them every key of a layer.
+func wrap(r io.Reader, path []Hop, request []byte) ([]byte, *ResponseOpener, error) {
 	if err := checkPath(path); err != nil {
 		return nil, nil, err
 	}

@@ -31,7 +31,7 @@ func BenchmarkRoundTrip3Hop(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		start := time.Now()
-		packet, opener, err := onion.Wrap(nil, hops, request)
+		packet, opener, err := onion.Wrap(hops, request)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -99,7 +99,7 @@ func (tn *testNet) path(tb testing.TB, idx ...int) []onion.Hop {
 // entry and opens the response.
 func (tn *testNet) roundTrip(tb testing.TB, request []byte, idx ...int) ([]byte, error) {
 	tb.Helper()
-	packet, opener, err := onion.Wrap(nil, tn.path(tb, idx...), request)
+	packet, opener, err := onion.Wrap(tn.path(tb, idx...), request)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -85,7 +85,7 @@ func TestDroppedPackets(t *testing.T) {
 		t.Fatalf("short packet: got %v, want InvalidArgument", err)
 	}
 
-	packet, _, err := onion.Wrap(nil, tn.path(t, 0, 1, 2), []byte("once"))
+	packet, _, err := onion.Wrap(tn.path(t, 0, 1, 2), []byte("once"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestNextHopDropIsRefused(t *testing.T) {
 	// the packet, the middle drops it, and the entry answers CodeRefused.
 	hops := tn.path(t, 0, 1, 2)
 	hops[1].Epoch += 100
-	packet, opener, err := onion.Wrap(nil, hops, []byte("x"))
+	packet, opener, err := onion.Wrap(hops, []byte("x"))
 	if err != nil {
 		t.Fatal(err)
 	}

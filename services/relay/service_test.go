@@ -94,7 +94,7 @@ func TestGRPCWebListener(t *testing.T) {
 	if !bytes.Equal(d.Msg.GetSignedDescriptor(), r.Descriptor()) {
 		t.Fatal("gRPC-Web serves another descriptor")
 	}
-	packet, opener, err := onion.Wrap(nil, tn.path(t, 0, 1, 2), []byte("from a browser"))
+	packet, opener, err := onion.Wrap(tn.path(t, 0, 1, 2), []byte("from a browser"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	hop, _ := d.HopAt(time.Now())
-	packet, opener, _ := onion.Wrap(nil, []onion.Hop{hop}, []byte("in flight"))
+	packet, opener, _ := onion.Wrap([]onion.Hop{hop}, []byte("in flight"))
 
 	conn, err := grpc.NewClient("passthrough:///"+r.Addr(), grpc.WithTransportCredentials(credentials.NewTLS(tlspin.ClientConfig(r.ID()))))
 	if err != nil {

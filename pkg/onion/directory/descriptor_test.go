@@ -67,7 +67,6 @@ func TestSignNormalizes(t *testing.T) {
 // has the relay's ring open it, at each point of the key schedule.
 func TestDescriptorFromRing(t *testing.T) {
 	r := newRelay(t, 3)
-	rnd := seededRand(7)
 	d, err := ParseDescriptor(r.sign(t, r.descriptor()), t0)
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +82,7 @@ func TestDescriptorFromRing(t *testing.T) {
 		if hop.Epoch != tc.epoch || hop.ID != r.key.Relay() {
 			t.Fatalf("at %v: epoch %d, want %d", tc.at, hop.Epoch, tc.epoch)
 		}
-		pkt, _, err := onion.Wrap(rnd, []onion.Hop{hop}, []byte("hello"))
+		pkt, _, err := onion.Wrap([]onion.Hop{hop}, []byte("hello"))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -115,7 +115,7 @@ func TestSelectShape(t *testing.T) {
 		}
 	}
 	// The path is usable: Wrap takes it.
-	if _, _, err := onion.Wrap(seeded(2), p, []byte("x")); err != nil {
+	if _, _, err := onion.Wrap(p, []byte("x")); err != nil {
 		t.Fatal(err)
 	}
 }

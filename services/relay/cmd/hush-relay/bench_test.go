@@ -55,7 +55,7 @@ func BenchmarkRoundTrip3Hop(b *testing.B) {
 		b.Fatal(err)
 	}
 	roundTrip := func(request []byte) *mailbox.Response {
-		packet, opener, err := onion.Wrap(nil, hops, request)
+		packet, opener, err := onion.Wrap(hops, request)
 		if err != nil {
 			b.Fatal(err)
 		}

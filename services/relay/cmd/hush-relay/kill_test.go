@@ -51,7 +51,7 @@ func (c *client) try(exit onion.RelayID, request []byte) (*mailbox.Response, err
 	if len(hops) != onion.DefaultHops || hops[len(hops)-1].ID != exit {
 		return nil, fmt.Errorf("path %v does not end at the exit", hops)
 	}
-	packet, opener, err := onion.Wrap(nil, hops, request)
+	packet, opener, err := onion.Wrap(hops, request)
 	if err != nil {
 		return nil, err
 	}
@@ -316,7 +316,7 @@ func directPacket(t *testing.T, c *client, exit onion.RelayID, request []byte) s
 	if err != nil {
 		t.Fatal(err)
 	}
-	packet, opener, err := onion.Wrap(nil, []onion.Hop{hop}, request)
+	packet, opener, err := onion.Wrap([]onion.Hop{hop}, request)
 	if err != nil {
 		t.Fatal(err)
 	}

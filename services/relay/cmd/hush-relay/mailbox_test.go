@@ -72,7 +72,7 @@ func (c *client) ask(t *testing.T, exit onion.RelayID, request []byte) *mailbox.
 	if len(hops) != 3 || hops[2].ID != exit {
 		t.Fatalf("path %v does not end at the exit", hops)
 	}
-	packet, opener, err := onion.Wrap(nil, hops, request)
+	packet, opener, err := onion.Wrap(hops, request)
 	if err != nil {
 		t.Fatal(err)
 	}
