@@ -143,13 +143,17 @@ func FuzzParseRequest(f *testing.F) {
 			t.Fatalf("%d operations set", set)
 		}
 		if r.Owner != nil && r.Owner.Verify(q.Relay, q.Auth.Public()) == nil {
-			want := vectorRequests(t)
-			for _, v := range want {
-				if v.Request == hex.EncodeToString(b) {
+			// Only the vectors' own signed operations may verify; the
+			// envelope around them may vary (a repeated version field), the
+			// signed body and signature may not.
+			for _, v := range vectorRequests(t) {
+				b, _ := hex.DecodeString(v.Request)
+				vr, err := ParseRequest(b)
+				if err == nil && vr.Owner != nil && bytes.Equal(vr.Owner.body, r.Owner.body) && bytes.Equal(vr.Owner.sig, r.Owner.sig) {
 					return
 				}
 			}
-			t.Fatal("a request the fuzzer made verifies under the fixed key")
+			t.Fatal("a signed operation the fuzzer made verifies under the fixed key")
 		}
 	})
 }

@@ -76,6 +76,9 @@ type Web struct {
 // Admin is the metrics and health listener.
 type Admin struct {
 	Listen string `toml:"listen"` // "": no admin listener
+	// AllowRemote lets Listen be other than a loopback address. The admin
+	// listener is unauthenticated and /backup serves keys and mail.
+	AllowRemote bool `toml:"allow_remote"`
 }
 
 // Onion is the onion key ring's schedule.
@@ -206,6 +209,8 @@ func (c *Config) Validate() error {
 	if c.Admin.Listen != "" {
 		if err := checkListen(c.Admin.Listen); err != nil {
 			bad("admin.listen", "%v", err)
+		} else if !c.Admin.AllowRemote && !loopback(c.Admin.Listen) {
+			bad("admin.listen", "%q is not a loopback address; the admin listener is unauthenticated and /backup serves the onion keys and all mail (set admin.allow_remote = true only behind access control of your own)", c.Admin.Listen)
 		}
 	}
 	c.validateSchedule(bad)
@@ -229,6 +234,9 @@ func (c *Config) validateWeb(bad func(string, string, ...any)) {
 	}
 	if (c.Web.CertFile == "") != (c.Web.KeyFile == "") {
 		bad("web.cert_file", "cert_file and key_file go together")
+	}
+	if c.Web.CertFile == "" && checkListen(c.Web.Listen) == nil && !loopback(c.Web.Listen) {
+		bad("web.listen", "%q is not a loopback address: a web listener off loopback needs TLS (cert_file, key_file)", c.Web.Listen)
 	}
 	if _, err := c.WebURL(); err != nil {
 		bad("web.public_url", "%v", err)
@@ -295,6 +303,19 @@ func (c *Config) WebURL() (string, error) {
 		return "", fmt.Errorf("%q is not an http(s) URL", c.Web.PublicURL)
 	}
 	return c.Web.PublicURL, nil
+}
+
+// loopback reports whether addr's host is localhost or a loopback IP.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func checkListen(addr string) error {

@@ -185,3 +185,31 @@ func TestStoreAndLimitsInvalid(t *testing.T) {
 		t.Errorf("rate × burst under one: got %v", err)
 	}
 }
+
+// TestListenersOffLoopback: the admin listener (unauthenticated, serves
+// /backup) and a plain-HTTP web listener stay on loopback unless the
+// operator says otherwise.
+func TestListenersOffLoopback(t *testing.T) {
+	for name, edit := range map[string]func(*Config){
+		"admin on all interfaces": func(c *Config) { c.Admin.Listen = "0.0.0.0:7490" },
+		"admin on a LAN address":  func(c *Config) { c.Admin.Listen = "192.168.1.20:7490" },
+		"plain web off loopback":  func(c *Config) { c.Web.Enabled, c.Web.Listen = true, "0.0.0.0:7480" },
+	} {
+		c := Defaults()
+		edit(&c)
+		if err := c.Validate(); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: err = %v, want ErrInvalid", name, err)
+		}
+	}
+	for name, edit := range map[string]func(*Config){
+		"admin on [::1]":        func(c *Config) { c.Admin.Listen = "[::1]:7490" },
+		"admin remote, allowed": func(c *Config) { c.Admin.Listen, c.Admin.AllowRemote = "0.0.0.0:7490", true },
+		"no admin":              func(c *Config) { c.Admin.Listen = "" },
+	} {
+		c := Defaults()
+		edit(&c)
+		if err := c.Validate(); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

@@ -17,7 +17,7 @@ func Template(c Config) string {
 		quoteList(c.Relay.Capabilities), strconv.Quote(c.Relay.ShutdownTimeout.String()),
 		c.Web.Enabled, strconv.Quote(c.Web.Listen), strconv.Quote(c.Web.PublicURL),
 		strconv.Quote(c.Web.CertFile), strconv.Quote(c.Web.KeyFile), quoteList(c.Web.CORSOrigins),
-		strconv.Quote(c.Admin.Listen),
+		strconv.Quote(c.Admin.Listen), c.Admin.AllowRemote,
 		strconv.Quote(c.Onion.RotationPeriod.String()), strconv.Quote(c.Onion.GracePeriod.String()),
 		c.Onion.ReplayCacheLimit,
 		strconv.Quote(c.Directory.DescriptorLifetime.String()), strconv.Quote(c.Directory.RefreshInterval.String()),
@@ -88,6 +88,9 @@ cors_origins = %s
 # queue's mail. Keep this listener on loopback, never reachable by others.
 # Empty: no admin listener.
 listen = %s
+# A listen address off loopback is refused unless this is true: only set it
+# behind access control of your own.
+allow_remote = %t
 
 [onion]
 # How long each onion key is current, and how long the previous one is

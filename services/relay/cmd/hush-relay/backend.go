@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"sync"
 	"time"
@@ -31,7 +32,7 @@ const expireEvery = 10 * time.Minute
 // (run, devnet) gets its store and exit here, with the limits of the
 // default configuration. See openConfigured.
 func openBackend(dir string) (relay.Backend, error) {
-	return openConfigured(dir, config.Defaults())
+	return openConfigured(dir, config.Defaults(), nil)
 }
 
 // openConfigured opens relay dir's backend with c's [store] and [limits]:
@@ -39,7 +40,10 @@ func openBackend(dir string) (relay.Backend, error) {
 // answering mailbox requests over it as the relay whose key is in dir. Its
 // metrics (commits, requests by status, counts against the limits) and
 // its backup go to the admin listener.
-func openConfigured(dir string, c config.Config) (relay.Backend, error) {
+func openConfigured(dir string, c config.Config, log *slog.Logger) (relay.Backend, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	key, err := keyfile.Load(filepath.Join(dir, keyfile.FileName))
 	if err != nil {
 		return relay.Backend{}, err
@@ -51,8 +55,8 @@ func openConfigured(dir string, c config.Config) (relay.Backend, error) {
 	if err != nil {
 		return relay.Backend{}, fmt.Errorf("open store: %w", err)
 	}
-	stop := expireLoop(st)
-	ex := exit.New(key.Relay(), st, c.Limits.ExitLimits(), nil)
+	stop := expireLoop(st, log)
+	ex := exit.New(key.Relay(), st, c.Limits.ExitLimits(), log)
 	ex.OnResult = m.Result
 	return relay.Backend{
 		Ring:       st.OnionStore(),
@@ -68,7 +72,7 @@ func openConfigured(dir string, c config.Config) (relay.Backend, error) {
 
 // expireLoop removes what has expired now and every expireEvery, until
 // the returned stop is called.
-func expireLoop(st *boltstore.Store) (stop func()) {
+func expireLoop(st *boltstore.Store, log *slog.Logger) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -79,7 +83,13 @@ func expireLoop(st *boltstore.Store) (stop func()) {
 		for {
 			for {
 				s, err := st.Expire(ctx, time.Now())
-				if err != nil || !s.More {
+				if err != nil {
+					if ctx.Err() == nil {
+						log.Warn("expire", "err", err)
+					}
+					break
+				}
+				if !s.More {
 					break
 				}
 			}

@@ -25,6 +25,7 @@ import (
 	"github.com/hushchat/hush/services/relay/internal/devnet"
 	"github.com/hushchat/hush/services/relay/internal/keyfile"
 	"github.com/hushchat/hush/services/relay/internal/peer"
+	"github.com/hushchat/hush/services/relay/internal/rpc"
 )
 
 const (
@@ -206,9 +207,8 @@ func TestLongRelaySIGKILL(t *testing.T) {
 	sendDirect(t, c, k.victim, victim.addr, replay)
 	l.ack(replayID)
 	// Before the kill, the replay cache refuses it.
-	if _, err := c.pool.Forward(context.Background(), k.victim, victim.addr, replay.packet); status.Code(err) != codes.InvalidArgument ||
-		!strings.Contains(status.Convert(err).Message(), onion.ErrReplay.Error()) {
-		t.Fatalf("replay before the kill: %v, want InvalidArgument %q", err, onion.ErrReplay)
+	if _, err := c.pool.Forward(context.Background(), k.victim, victim.addr, replay.packet); !droppedErr(err) {
+		t.Fatalf("replay before the kill: %v, want the packet dropped", err)
 	}
 
 	killed := sendUntilKilled(t, c, q, l, k.victim, victim)
@@ -237,10 +237,12 @@ func TestLongRelaySIGKILL(t *testing.T) {
 	}
 	t.Logf("onion epochs before the kill %v, after %v", epochs(oldKeys), epochs(newKeys))
 
-	// The replayed packet is refused: its epoch was erased.
+	// The replayed packet is refused, though the replay cache that saw it
+	// was lost: its epoch was erased (the new epochs are checked above).
+	// Relays say only "dropped", never why.
 	_, err = c.pool.Forward(context.Background(), k.victim, restarted.addr, replay.packet)
-	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(status.Convert(err).Message(), onion.ErrExpiredEpoch.Error()) {
-		t.Fatalf("replay after the restart: %v, want FailedPrecondition %q", err, onion.ErrExpiredEpoch)
+	if !droppedErr(err) {
+		t.Fatalf("replay after the restart: %v, want the packet dropped", err)
 	}
 
 	// The relay works again, and a send after the restart is kept too.
@@ -422,4 +424,10 @@ func drainQueue(t *testing.T, c *client, q *mailbox.Queue) map[mailbox.MessageID
 			t.Fatalf("ack: %v %v", r, err)
 		}
 	}
+}
+
+// droppedErr reports whether err is a relay's answer to a packet that did
+// not open: InvalidArgument with the fixed message and no reason.
+func droppedErr(err error) bool {
+	return status.Code(err) == codes.InvalidArgument && status.Convert(err).Message() == rpc.ErrDropped.Error()
 }

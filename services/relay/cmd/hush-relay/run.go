@@ -87,7 +87,7 @@ func loadNetwork(dir, name string) (directory.NetworkFile, error) {
 // runRelay runs the relay until ctx is done or a listener fails, then
 // shuts it down within the configured timeout and closes its backend.
 func runRelay(ctx context.Context, dir string, opts relay.Options, stdout io.Writer) error {
-	b, err := openConfigured(dir, opts.Config)
+	b, err := openConfigured(dir, opts.Config, opts.Log)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -35,6 +36,11 @@ type Limits struct {
 	// the rate.
 	Burst time.Duration
 }
+
+// MaxWaitingPerQueue bounds the long-polls waiting on one queue at once.
+// A queue has one owner, who needs one; more are answered at once without
+// waiting, so no one can tie up the relay's streams through one queue.
+const MaxWaitingPerQueue = 2
 
 // Default rate limits.
 const (
@@ -68,6 +74,9 @@ type Handler struct {
 	creates *rate.Limiter
 	sends   *rate.Limiter
 	chunks  *rate.Limiter
+	// waiting counts the long-polls waiting on each queue.
+	mu      sync.Mutex
+	waiting map[store.QueueID]int
 	// OnResult, if set, is told the kind and outcome of every request,
 	// for metrics.
 	OnResult func(op string, s mailbox.Status)
@@ -83,7 +92,8 @@ func New(relay onion.RelayID, st Store, l Limits, log *slog.Logger) *Handler {
 		return rate.NewLimiter(rate.Limit(perSecond), int(perSecond*l.Burst.Seconds()))
 	}
 	return &Handler{relay: relay, st: st, log: log, now: time.Now,
-		creates: limiter(l.CreatesPerSecond), sends: limiter(l.SendsPerSecond), chunks: limiter(l.ChunksPerSecond)}
+		creates: limiter(l.CreatesPerSecond), sends: limiter(l.SendsPerSecond), chunks: limiter(l.ChunksPerSecond),
+		waiting: map[store.QueueID]int{}}
 }
 
 // HandleExit implements rpc.ExitHandler.

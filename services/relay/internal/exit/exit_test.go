@@ -120,7 +120,14 @@ func TestForgedOwnerRefused(t *testing.T) {
 	taken, _ := mailbox.NewQueue(f.relay, false)
 	taken.Recipient = q.Recipient
 	f.want(t, "create over an existing queue", f.do(t, must(taken.CreateRequest())), mailbox.StatusExists)
-	resp := f.do(t, must(mallory.FetchRequest(0, 1)))
+	// The owner's own fetch moves the counter on; a forged request with a
+	// stale counter must still learn nothing of it.
+	f.want(t, "owner's fetch", f.do(t, must(q.FetchRequest(0, 1))), mailbox.StatusOK)
+	stale := *q
+	stale.Auth, _ = mailbox.NewAuthKey(nil)
+	stale.Counter = 0
+	resp := f.do(t, must(stale.FetchRequest(0, 1)))
+	f.want(t, "forged fetch with a stale counter", resp, mailbox.StatusAuth)
 	if resp.LastCounter != 0 {
 		t.Error("a forged request learned the counter")
 	}
@@ -211,4 +218,68 @@ func TestBadRequests(t *testing.T) {
 	if len(seen) != 1 || seen[0] != "malformed=request is malformed" {
 		t.Errorf("OnResult saw %q", seen)
 	}
+}
+
+// TestWaitingLongPollsPerQueue: a third long-poll on one queue is answered
+// at once instead of waiting.
+func TestWaitingLongPollsPerQueue(t *testing.T) {
+	f := newFixture(t, store.Limits{}, Limits{})
+	q := f.queue(t, false)
+	started := make(chan struct{}, MaxWaitingPerQueue)
+	done := make(chan struct{})
+	for range MaxWaitingPerQueue {
+		req := must(q.FetchRequest(3*time.Second, 1))
+		go func() {
+			started <- struct{}{}
+			f.h.HandleExit(context.Background(), req)
+			done <- struct{}{}
+		}()
+	}
+	for range MaxWaitingPerQueue {
+		<-started
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		f.h.mu.Lock()
+		n := f.h.waiting[q.Recipient.Array()]
+		f.h.mu.Unlock()
+		if n == MaxWaitingPerQueue {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d long-polls waiting, want %d", n, MaxWaitingPerQueue)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	start := time.Now()
+	resp := f.do(t, must(q.FetchRequest(3*time.Second, 1)))
+	if took := time.Since(start); resp.Status != mailbox.StatusOK || took > time.Second {
+		t.Fatalf("third long-poll: %v after %v, want an immediate empty answer", resp.Status, took)
+	}
+	for range MaxWaitingPerQueue {
+		<-done
+	}
+}
+
+func TestSendAndChunkRatesAndRelayLimits(t *testing.T) {
+	f := newFixture(t, store.Limits{MaxChunks: 1}, Limits{SendsPerSecond: 1, ChunksPerSecond: 1, Burst: time.Second})
+	q := f.queue(t, false)
+	f.want(t, "send", f.do(t, must(mailbox.SendRequest(q.Sender, mailbox.MessageID{1}, envelope(1)))), mailbox.StatusOK)
+	f.want(t, "second send at once", f.do(t, must(mailbox.SendRequest(q.Sender, mailbox.MessageID{2}, envelope(1)))), mailbox.StatusRateLimited)
+	tok, _ := mailbox.NewDeleteToken(nil)
+	data := bytes.Repeat([]byte{1}, mailbox.ChunkSize)
+	f.want(t, "put", f.do(t, must(mailbox.PutChunkRequest(mailbox.ChunkID{1}, data, time.Hour, tok))), mailbox.StatusOK)
+	f.want(t, "second put at once", f.do(t, must(mailbox.PutChunkRequest(mailbox.ChunkID{2}, data, time.Hour, tok))), mailbox.StatusRateLimited)
+	time.Sleep(1100 * time.Millisecond) // one token back
+	f.want(t, "put over the relay's chunk limit", f.do(t, must(mailbox.PutChunkRequest(mailbox.ChunkID{2}, data, time.Hour, tok))), mailbox.StatusTooManyChunks)
+}
+
+func TestRelayFull(t *testing.T) {
+	f := newFixture(t, store.Limits{MaxBytes: mailbox.ChunkSize + mailbox.EnvelopeSize}, Limits{})
+	q := f.queue(t, false)
+	tok, _ := mailbox.NewDeleteToken(nil)
+	data := bytes.Repeat([]byte{1}, mailbox.ChunkSize)
+	f.want(t, "put", f.do(t, must(mailbox.PutChunkRequest(mailbox.ChunkID{1}, data, time.Hour, tok))), mailbox.StatusOK)
+	f.want(t, "send", f.do(t, must(mailbox.SendRequest(q.Sender, mailbox.MessageID{1}, envelope(1)))), mailbox.StatusOK)
+	f.want(t, "send over the budget", f.do(t, must(mailbox.SendRequest(q.Sender, mailbox.MessageID{2}, envelope(1)))), mailbox.StatusRelayFull)
 }

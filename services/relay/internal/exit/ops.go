@@ -104,7 +104,8 @@ func (h *Handler) fetch(ctx context.Context, rid store.QueueID, counter uint64, 
 	if err != nil {
 		return h.statusOf("fetch", err)
 	}
-	if len(envs) == 0 && f.Wait > 0 {
+	if len(envs) == 0 && f.Wait > 0 && h.startWait(rid) {
+		defer h.endWait(rid)
 		envs, err = h.wait(ctx, rid, f, wake)
 		if err != nil {
 			return h.statusOf("fetch", err)
@@ -115,6 +116,26 @@ func (h *Handler) fetch(ctx context.Context, rid store.QueueID, counter uint64, 
 		resp.Envelopes = append(resp.Envelopes, mailbox.Envelope{Seq: e.Seq, Data: e.Data})
 	}
 	return resp
+}
+
+// startWait reserves one of the queue's waiting long-polls, if one is
+// free.
+func (h *Handler) startWait(rid store.QueueID) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.waiting[rid] >= MaxWaitingPerQueue {
+		return false
+	}
+	h.waiting[rid]++
+	return true
+}
+
+func (h *Handler) endWait(rid store.QueueID) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.waiting[rid]--; h.waiting[rid] == 0 {
+		delete(h.waiting, rid)
+	}
 }
 
 func (h *Handler) wait(ctx context.Context, rid store.QueueID, f *mailbox.Fetch, wake <-chan struct{}) ([]store.Envelope, error) {

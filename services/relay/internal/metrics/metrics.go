@@ -11,7 +11,9 @@ package metrics
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -119,6 +121,25 @@ func codeLabel(c onion.Code) string {
 // (store.Store.Backup).
 type Backup func(ctx context.Context, w io.Writer) (int64, error)
 
+// loopbackHost refuses a request whose Host header does not name the
+// loopback interface. A web page on the relay's host could otherwise reach
+// the listener through DNS rebinding (a name of theirs resolving to
+// 127.0.0.1) and read what it serves.
+func loopbackHost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		ip := net.ParseIP(strings.Trim(host, "[]"))
+		if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			http.Error(w, "admin: served to a loopback Host only", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // Handler serves the admin listener: /metrics in the Prometheus format;
 // /healthz, which answers 200 "ok" while healthy() is nil and 503 with the
 // error otherwise; and, if backup is not nil, /backup, which streams a
@@ -127,7 +148,7 @@ type Backup func(ctx context.Context, w io.Writer) (int64, error)
 func Handler(m *Relay, healthy func() error, backup Backup) http.Handler {
 	mux := http.NewServeMux()
 	if backup != nil {
-		mux.Handle("GET /backup", backupHandler(backup))
+		mux.Handle("GET /backup", loopbackHost(backupHandler(backup)))
 	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

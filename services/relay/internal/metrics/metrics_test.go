@@ -34,8 +34,36 @@ func TestStatusLabels(t *testing.T) {
 func get(t *testing.T, h http.Handler, path string) *httptest.ResponseRecorder {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	req.Host = "127.0.0.1:7490"
+	h.ServeHTTP(rec, req)
 	return rec
+}
+
+// TestBackupLoopbackHostOnly: a page on the relay's host that reaches the
+// admin listener through DNS rebinding sends its own name as Host.
+func TestBackupLoopbackHostOnly(t *testing.T) {
+	ok := func(_ context.Context, w io.Writer) (int64, error) {
+		n, err := w.Write([]byte("store bytes"))
+		return int64(n), err
+	}
+	h := Handler(New(false), func() error { return nil }, ok)
+	for host, want := range map[string]int{
+		"127.0.0.1:7490":        http.StatusOK,
+		"localhost:7490":        http.StatusOK,
+		"[::1]:7490":            http.StatusOK,
+		"attacker.example:7490": http.StatusForbidden,
+		"192.168.1.20:7490":     http.StatusForbidden,
+		"127.0.0.1.nip.io:7490": http.StatusForbidden,
+	} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, "/backup", nil)
+		req.Host = host
+		h.ServeHTTP(rec, req)
+		if rec.Code != want {
+			t.Errorf("Host %s: %d, want %d", host, rec.Code, want)
+		}
+	}
 }
 
 func TestBackupEndpoint(t *testing.T) {

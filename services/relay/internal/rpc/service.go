@@ -30,7 +30,17 @@ var (
 	// ErrNotReady is the cause of the Unavailable status before the relay
 	// has signed its first descriptor.
 	ErrNotReady = errors.New("rpc: relay has no descriptor yet")
+	// ErrDropped is all a caller learns of a packet that did not open:
+	// telling tampered from replayed or from another epoch would tell an
+	// attacker which relay a captured packet was for. Metrics count the
+	// reason.
+	ErrDropped = errors.New("rpc: packet dropped")
 )
+
+// DefaultMaxInFlight bounds the packets a relay answers at once; beyond
+// it a packet is answered at once with CodeOverloaded, so no one can hold
+// every stream to a next relay and make everyone else's packets wait.
+const DefaultMaxInFlight = 1024
 
 // Config is what a Service is made of. Every field but Log is required.
 type Config struct {
@@ -40,6 +50,9 @@ type Config struct {
 	Publisher Publisher
 	Metrics   *metrics.Relay
 	Log       *slog.Logger // nil: silent
+	// MaxInFlight bounds packets being answered (forwarded or handled as
+	// the exit) at once; 0 means DefaultMaxInFlight.
+	MaxInFlight int
 }
 
 // Service implements relayv1connect.RelayHandler.
@@ -48,6 +61,7 @@ type Service struct {
 	log    *slog.Logger
 	base   context.Context
 	cancel context.CancelFunc
+	slots  chan struct{} // one per packet being answered
 }
 
 var _ relayv1connect.RelayHandler = (*Service)(nil)
@@ -59,7 +73,10 @@ func New(cfg Config) *Service {
 		log = slog.New(slog.DiscardHandler)
 	}
 	base, cancel := context.WithCancel(context.Background())
-	return &Service{cfg: cfg, log: log, base: base, cancel: cancel}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = DefaultMaxInFlight
+	}
+	return &Service{cfg: cfg, log: log, base: base, cancel: cancel, slots: make(chan struct{}, cfg.MaxInFlight)}
 }
 
 // Close cancels every call to a next relay and every exit request still
@@ -70,16 +87,17 @@ func (s *Service) Close() { s.cancel() }
 // on one handler.
 func Handler(s *Service) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle(relayv1connect.NewRelayHandler(s, connect.WithReadMaxBytes(maxRequestBytes)))
-	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(relayv1connect.RelayName)))
+	limit := connect.WithReadMaxBytes(maxRequestBytes) // on every handler
+	mux.Handle(relayv1connect.NewRelayHandler(s, limit))
+	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(relayv1connect.RelayName), limit))
 	reflector := grpcreflect.NewStaticReflector(relayv1connect.RelayName)
-	mux.Handle(grpcreflect.NewHandlerV1(reflector))
-	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	mux.Handle(grpcreflect.NewHandlerV1(reflector, limit))
+	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, limit))
 	return mux
 }
 
 // Forward opens one packet and answers it (see the package doc).
-func (s *Service) Forward(_ context.Context, req *connect.Request[relayv1.ForwardRequest]) (*connect.Response[relayv1.ForwardResponse], error) {
+func (s *Service) Forward(in context.Context, req *connect.Request[relayv1.ForwardRequest]) (*connect.Response[relayv1.ForwardResponse], error) {
 	if req.Msg.GetVersion() != MessageVersion {
 		return nil, connect.NewError(connect.CodeInvalidArgument, ErrVersion)
 	}
@@ -89,13 +107,19 @@ func (s *Service) Forward(_ context.Context, req *connect.Request[relayv1.Forwar
 		reason := onion.Reason(err)
 		s.cfg.Metrics.Dropped(reason)
 		s.log.Debug("packet dropped", "reason", reason.String())
-		return nil, connect.NewError(dropStatus(reason), err)
+		return nil, connect.NewError(dropStatus(reason), ErrDropped)
 	}
 	var resp []byte
-	if o.IsExit() {
-		resp, err = s.exit(o)
-	} else {
-		resp, err = s.forward(o)
+	select {
+	case s.slots <- struct{}{}:
+		if o.IsExit() {
+			resp, err = s.exit(in, o)
+		} else {
+			resp, err = s.forward(in, o)
+		}
+		<-s.slots
+	default:
+		resp, err = s.fail(o.Reply, onion.CodeOverloaded)
 	}
 	s.cfg.Metrics.Observe(time.Since(start))
 	if err != nil {
@@ -105,19 +129,31 @@ func (s *Service) Forward(_ context.Context, req *connect.Request[relayv1.Forwar
 	return connect.NewResponse(&relayv1.ForwardResponse{Version: MessageVersion, Packet: resp}), nil
 }
 
+// dropStatus is the same for every reason a packet fails to open, except
+// a relay shutting down (its ring closed), which says nothing of the
+// packet.
 func dropStatus(r onion.DropReason) connect.Code {
-	switch r {
-	case onion.DropUnknownEpoch, onion.DropExpiredEpoch:
-		return connect.CodeFailedPrecondition
-	case onion.DropInternal:
+	if r == onion.DropInternal {
 		return connect.CodeUnavailable
-	default:
-		return connect.CodeInvalidArgument
+	}
+	return connect.CodeInvalidArgument
+}
+
+// detach returns a context with the relay's own fixed timeout, cancelled
+// too when the incoming request goes away (the caller gave up, or the
+// previous hop's own fixed timeout ended). No deadline is passed on: a
+// shrinking deadline would mark the packet's position in its path.
+func (s *Service) detach(in context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(s.base, timeout)
+	stop := context.AfterFunc(in, cancel)
+	return ctx, func() {
+		stop()
+		cancel()
 	}
 }
 
-func (s *Service) exit(o *onion.Opened) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(s.base, MaxExitWait+exitMargin)
+func (s *Service) exit(in context.Context, o *onion.Opened) ([]byte, error) {
+	ctx, cancel := s.detach(in, MaxExitWait+exitMargin)
 	defer cancel()
 	reply := s.cfg.Exit.HandleExit(ctx, o.Request)
 	s.cfg.Metrics.Exit()
@@ -129,12 +165,12 @@ func (s *Service) exit(o *onion.Opened) ([]byte, error) {
 	return resp, err
 }
 
-func (s *Service) forward(o *onion.Opened) ([]byte, error) {
+func (s *Service) forward(in context.Context, o *onion.Opened) ([]byte, error) {
 	addr, ok := s.cfg.Publisher.Address(o.Next)
 	if !ok {
 		return s.fail(o.Reply, onion.CodeUnreachable)
 	}
-	ctx, cancel := context.WithTimeout(s.base, ForwardTimeout)
+	ctx, cancel := s.detach(in, ForwardTimeout)
 	defer cancel()
 	next, err := s.cfg.Peers.Forward(ctx, o.Next, addr, o.Packet)
 	if err != nil {

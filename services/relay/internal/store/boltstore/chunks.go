@@ -32,19 +32,28 @@ func (s *Store) PutChunk(ctx context.Context, id store.ChunkID, data []byte, ttl
 	return s.submit(ctx, func(tx *bolt.Tx) error {
 		chunks := tx.Bucket(bucketChunks)
 		c := readCounts(tx)
-		if old := chunks.Get(id[:]); old != nil {
-			if binary.BigEndian.Uint64(old) > unix(now) {
-				return fmt.Errorf("%w: a chunk with this ID is stored", store.ErrExists)
-			}
+		old := chunks.Get(id[:])
+		if old != nil && binary.BigEndian.Uint64(old) > unix(now) {
+			return fmt.Errorf("%w: a chunk with this ID is stored", store.ErrExists)
+		}
+		// Check the quotas on the counts as they will be once an expired
+		// chunk with this ID is gone, before anything is written: a refusal
+		// must leave the store as it was.
+		after := c
+		if old != nil {
+			after.chunks--
+			after.bytes -= int64(len(old) - chunkHeadSize)
+		}
+		switch {
+		case after.chunks >= s.limits.MaxChunks:
+			return fmt.Errorf("%w (%d)", store.ErrTooManyChunks, s.limits.MaxChunks)
+		case after.bytes+int64(len(data)) > s.limits.MaxBytes:
+			return fmt.Errorf("%w (%d bytes)", store.ErrRelayFull, s.limits.MaxBytes)
+		}
+		if old != nil {
 			if err := deleteChunk(tx, id, old, &c); err != nil {
 				return err
 			}
-		}
-		switch {
-		case c.chunks >= s.limits.MaxChunks:
-			return fmt.Errorf("%w (%d)", store.ErrTooManyChunks, s.limits.MaxChunks)
-		case c.bytes+int64(len(data)) > s.limits.MaxBytes:
-			return fmt.Errorf("%w (%d bytes)", store.ErrRelayFull, s.limits.MaxBytes)
 		}
 		c.chunks++
 		c.bytes += int64(len(data))

@@ -4,7 +4,10 @@ package boltstore
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
+	"errors"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -86,5 +89,40 @@ func TestChunkTTLCapped(t *testing.T) {
 	}
 	if got, err := s.GetChunk(ctx, id, t0.Add(48*time.Hour)); err != nil || got[0] != 'b' {
 		t.Fatalf("new chunk after Expire: %v", err)
+	}
+}
+
+// TestRefusedPutOverExpiredChunkChangesNothing: putting a chunk under the
+// ID of an expired one, refused by a quota, must not delete the expired
+// chunk first (found by review: the counts drifted for good).
+func TestRefusedPutOverExpiredChunkChangesNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "relay.db")
+	ctx := context.Background()
+	data := bytes.Repeat([]byte{1}, store.ChunkSize)
+	s := openAt(t, path, store.Limits{MaxChunks: 2})
+	if err := s.PutChunk(ctx, store.ChunkID{1}, data, time.Hour, [32]byte{}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutChunk(ctx, store.ChunkID{2}, data, 48*time.Hour, [32]byte{}, t0); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = openAt(t, path, store.Limits{MaxChunks: 1})
+	before, _ := s.Stats(ctx)
+	later := t0.Add(2 * time.Hour) // chunk 1 has expired; chunk 2 has not
+	err := s.PutChunk(ctx, store.ChunkID{1}, data, time.Hour, [32]byte{}, later)
+	if !errors.Is(err, store.ErrTooManyChunks) {
+		t.Fatalf("put over the limit: %v, want ErrTooManyChunks", err)
+	}
+	after, _ := s.Stats(ctx)
+	if before != after {
+		t.Fatalf("a refused put changed the store: %+v, then %+v", before, after)
+	}
+	exp, err := s.Expire(ctx, later)
+	if err != nil || exp.Chunks != 1 {
+		t.Fatalf("expire after the refusal removed %d chunks (%v), want the expired one", exp.Chunks, err)
+	}
+	if st, _ := s.Stats(ctx); st.Chunks != 1 || st.Bytes != store.ChunkSize {
+		t.Fatalf("counts after expiry: %+v", st)
 	}
 }

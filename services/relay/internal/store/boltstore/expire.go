@@ -35,10 +35,39 @@ func (s *Store) Expire(ctx context.Context, now time.Time) (store.ExpireStats, e
 		var errSent, errChunks error
 		st.Envelopes, st.MessageIDs, moreSent, errSent = expireSent(tx, cutoff, &c)
 		st.Chunks, moreChunks, errChunks = expireChunks(tx, unix(now), &c)
-		st.More = moreSent || moreChunks
-		return errors.Join(errSent, errChunks, writeCounts(tx, c))
+		moreReleased, errReleased := expireReleased(tx, now)
+		st.More = moreSent || moreChunks || moreReleased
+		return errors.Join(errSent, errChunks, errReleased, writeCounts(tx, c))
 	}, nil)
 	return st, err
+}
+
+// ReleasedSenderTTL is how long a deleted queue's sender ID stays taken:
+// the longest an invitation, which carries one, is valid.
+const ReleasedSenderTTL = 30 * 24 * time.Hour
+
+// expireReleased frees the sender IDs released more than
+// ReleasedSenderTTL before now.
+func expireReleased(tx *bolt.Tx, now time.Time) (more bool, err error) {
+	cutoff := uint64(0)
+	if n, ttl := unix(now), uint64(ReleasedSenderTTL/time.Second); n > ttl {
+		cutoff = n - ttl
+	}
+	idx, ids := tx.Bucket(bucketReleasedTimes), tx.Bucket(bucketReleased)
+	keys, more := dueKeys(idx, cutoff)
+	for _, k := range keys {
+		sender := k[u64:]
+		// Act only if the ID was not released again later.
+		if v := ids.Get(sender); v != nil && bytes.Equal(v, k[:u64]) {
+			if err := ids.Delete(sender); err != nil {
+				return false, err
+			}
+		}
+		if err := idx.Delete(k); err != nil {
+			return false, err
+		}
+	}
+	return more, nil
 }
 
 // dueKeys returns up to expireBatch keys of the time index idx whose time

@@ -33,9 +33,13 @@ var (
 	bucketChunks    = []byte("chunks")      // chunk ID → expiry ‖ token hash ‖ chunk
 	bucketChunkExp  = []byte("chunk-times") // expiry ‖ chunk ID → empty
 	bucketOnion     = []byte("onion")       // "ring" → encoded onion.RingState
+	// Sender IDs of deleted queues, kept so no new queue takes them over.
+	bucketReleased      = []byte("released-senders") // sender ID → released time
+	bucketReleasedTimes = []byte("released-times")   // released time ‖ sender ID → empty
 
 	allBuckets = [][]byte{bucketMeta, bucketQueues, bucketSenders, bucketEnvelopes,
-		bucketMsgIDs, bucketSent, bucketChunks, bucketChunkExp, bucketOnion}
+		bucketMsgIDs, bucketSent, bucketChunks, bucketChunkExp, bucketOnion,
+		bucketReleased, bucketReleasedTimes}
 
 	keyVersion = []byte("version")
 	keyStats   = []byte("stats")

@@ -34,6 +34,9 @@ func (s *Store) CreateQueue(ctx context.Context, q store.NewQueue, now time.Time
 		if senders.Get(q.Sender[:]) != nil {
 			return fmt.Errorf("%w: the sender ID names another queue", store.ErrExists)
 		}
+		if tx.Bucket(bucketReleased).Get(q.Sender[:]) != nil {
+			return fmt.Errorf("%w: the sender ID belonged to a deleted queue", store.ErrExists)
+		}
 		c := readCounts(tx)
 		if c.queues >= s.limits.MaxQueues {
 			return fmt.Errorf("%w (%d)", store.ErrTooManyQueues, s.limits.MaxQueues)
@@ -210,8 +213,12 @@ func (s *Store) Ack(ctx context.Context, recipient store.QueueID, counter uint64
 }
 
 // DeleteQueue removes the queue, its envelopes and message-ID records, and
-// frees both of its IDs. Their "sent" entries stay until they expire.
+// frees its recipient ID. Its sender ID stays taken for ReleasedSenderTTL:
+// whoever held it (an invitation link carries one) must find the queue
+// gone, not a stranger's queue under the same ID. Its "sent" entries stay
+// until they expire.
 func (s *Store) DeleteQueue(ctx context.Context, recipient store.QueueID, counter uint64) error {
+	released := be64(unix(time.Now()))
 	return s.submit(ctx, func(tx *bolt.Tx) error {
 		rec, err := authorize(tx, recipient, counter)
 		if err != nil {
@@ -225,6 +232,8 @@ func (s *Store) DeleteQueue(ctx context.Context, recipient store.QueueID, counte
 			deletePrefixed(tx.Bucket(bucketEnvelopes), recipient[:]),
 			deletePrefixed(tx.Bucket(bucketMsgIDs), recipient[:]),
 			tx.Bucket(bucketSenders).Delete(rec.sender[:]),
+			tx.Bucket(bucketReleased).Put(rec.sender[:], released),
+			tx.Bucket(bucketReleasedTimes).Put(cat(released, rec.sender[:]), nil),
 			tx.Bucket(bucketQueues).Delete(recipient[:]),
 			writeCounts(tx, c))
 	}, nil)

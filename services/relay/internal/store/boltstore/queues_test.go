@@ -197,10 +197,16 @@ func TestDeleteQueue(t *testing.T) {
 	}
 	_, err := s.Send(ctx, q.Sender, randMsg(), envelope('d'), t0)
 	wantErr(t, "send to deleted queue", err, store.ErrNoQueue)
-	// Both IDs are free again; the old message IDs are forgotten with it.
+	// The sender ID stays taken, so whoever held it (an invitation link)
+	// finds no stranger's queue under it.
+	err = s.CreateQueue(ctx, q, t0)
+	wantErr(t, "recreate with the released sender ID", err, store.ErrExists)
+	// The recipient ID is free again, and the old message IDs are
+	// forgotten with the queue.
 	again := q
+	again.Sender = randID()
 	if err := s.CreateQueue(ctx, again, t0); err != nil {
-		t.Fatalf("recreate with freed IDs: %v", err)
+		t.Fatalf("recreate with the freed recipient ID: %v", err)
 	}
 	if res := send(t, s, again, msg, 'e', t0); res.Duplicate {
 		t.Fatal("message ID of the deleted queue remembered")
@@ -306,5 +312,30 @@ func TestExpire(t *testing.T) {
 	}
 	if _, err := s.GetChunk(ctx, long, later); err != nil {
 		t.Fatalf("chunk within its TTL: %v", err)
+	}
+}
+
+// TestReleasedSenderExpires: a deleted queue's sender ID stays taken for
+// ReleasedSenderTTL, then Expire frees it.
+func TestReleasedSenderExpires(t *testing.T) {
+	s := openTemp(t, store.Limits{})
+	q := mkQueue(t, s, false)
+	if err := s.DeleteQueue(ctx, q.Recipient, 1); err != nil {
+		t.Fatal(err)
+	}
+	again := q
+	again.Recipient = randID()
+	err := s.CreateQueue(ctx, again, time.Now())
+	wantErr(t, "a new queue under the released sender ID", err, store.ErrExists)
+	if _, err := s.Expire(ctx, time.Now().Add(ReleasedSenderTTL-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	err = s.CreateQueue(ctx, again, time.Now())
+	wantErr(t, "the same, before the TTL passed", err, store.ErrExists)
+	if _, err := s.Expire(ctx, time.Now().Add(ReleasedSenderTTL+time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateQueue(ctx, again, time.Now()); err != nil {
+		t.Fatalf("after the TTL: %v", err)
 	}
 }

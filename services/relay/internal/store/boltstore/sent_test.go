@@ -65,8 +65,10 @@ func TestExpireAfterAckAndDelete(t *testing.T) {
 	if err := s.DeleteQueue(ctx, q.Recipient, 3); err != nil {
 		t.Fatal(err)
 	}
-	// The same IDs again, an hour later: its first envelope gets seq 0,
-	// the key the acknowledged envelope had.
+	// The same recipient ID again (the sender ID stays taken), an hour
+	// later: its first envelope gets seq 0, the key the acknowledged
+	// envelope had.
+	q.Sender = randID()
 	if err := s.CreateQueue(ctx, q, t0); err != nil {
 		t.Fatal(err)
 	}
