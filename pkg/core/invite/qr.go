@@ -6,16 +6,23 @@ import (
 	"fmt"
 
 	"github.com/skip2/go-qrcode"
+
+	"github.com/hushchat/hush/pkg/internal/qrpng"
 )
 
-// QRCodePNG renders link as a QR code in a PNG image size pixels wide
-// (at least 256). Medium error correction keeps the code small enough to
+// QRCodePNG renders link as a QR code in a PNG image of about size pixels
+// a side (at least 256), with a whole number of pixels per module so every
+// reader scans it. Medium error correction keeps the code small enough to
 // scan from a phone screen.
 func QRCodePNG(link string, size int) ([]byte, error) {
 	if size < 256 {
 		return nil, fmt.Errorf("invite: QR image size %d is below 256 pixels", size)
 	}
-	png, err := qrcode.Encode(link, qrcode.Medium, size)
+	q, err := qrpng.New(link, qrcode.Medium)
+	if err != nil {
+		return nil, fmt.Errorf("invite: render QR code: %w", err)
+	}
+	png, err := qrpng.PNG(q, size)
 	if err != nil {
 		return nil, fmt.Errorf("invite: render QR code: %w", err)
 	}
@@ -26,7 +33,7 @@ func QRCodePNG(link string, size int) ([]byte, error) {
 // modules per character cell, for printing on a terminal with a dark
 // background.
 func QRCodeTerminal(link string) (string, error) {
-	q, err := qrcode.New(link, qrcode.Medium)
+	q, err := qrpng.New(link, qrcode.Medium)
 	if err != nil {
 		return "", fmt.Errorf("invite: render QR code: %w", err)
 	}

@@ -3,12 +3,12 @@
 package verify
 
 import (
+	"errors"
 	"image"
-	"unicode/utf8"
 
-	"github.com/makiuchi-d/gozxing"
-	zxqr "github.com/makiuchi-d/gozxing/qrcode"
 	"github.com/skip2/go-qrcode"
+
+	"github.com/hushchat/hush/pkg/internal/qrpng"
 )
 
 // qrLevel is the error correction level. Medium (15 %) puts the 74-byte
@@ -20,19 +20,23 @@ const qrLevel = qrcode.Medium
 // bytes unchanged; it may split them into numeric, alphanumeric and byte
 // segments (see the package doc).
 func (s SafetyNumber) qr() *qrcode.QRCode {
-	q, err := qrcode.New(string(s.Scannable()), qrLevel)
+	q, err := qrpng.New(string(s.Scannable()), qrLevel)
 	if err != nil { // the payload always has the same, small size
 		panic("verify: internal error: " + err.Error())
 	}
 	return q
 }
 
-// QRCodePNG renders the scannable payload as a size × size pixel PNG with
-// a quiet zone. As in go-qrcode, a negative size means -size pixels per
+// QRCodePNG renders the scannable payload as a square PNG with a quiet
+// zone, as close to size pixels a side as a whole number of pixels per
+// module allows (never more). As in go-qrcode, a negative size means -size pixels per
 // module instead, and a size too small for the code is enlarged to one
 // pixel per module.
 func (s SafetyNumber) QRCodePNG(size int) ([]byte, error) {
-	return s.qr().PNG(size)
+	if size < 0 {
+		return s.qr().PNG(size)
+	}
+	return qrpng.PNG(s.qr(), size)
 }
 
 // QRCodeTerminal renders the scannable payload with Unicode half blocks,
@@ -50,49 +54,13 @@ func (s SafetyNumber) QRCodeTerminal() string {
 // It lives in the core, not in the shells, because getting the exact bytes
 // back is subtle (see the package doc) and every shell needs it. The
 // decoder, github.com/makiuchi-d/gozxing, is pure Go and builds for wasm.
-func ScanQRCode(img image.Image) (payload []byte, err error) {
-	if img == nil || img.Bounds().Empty() {
+func ScanQRCode(img image.Image) ([]byte, error) {
+	payload, err := qrpng.Decode(img)
+	switch {
+	case errors.Is(err, qrpng.ErrNotBinary):
+		return nil, malformed("qr code holds text, not a binary payload")
+	case err != nil:
 		return nil, ErrNoQRCode
 	}
-	// The image is untrusted input and gozxing is a port of Java code that
-	// relied on exceptions; a decoder panic must not take the app down.
-	defer func() {
-		if recover() != nil {
-			payload, err = nil, ErrNoQRCode
-		}
-	}()
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-	if err != nil {
-		return nil, ErrNoQRCode
-	}
-	res, err := zxqr.NewQRCodeReader().Decode(bmp, scanHints())
-	if err != nil {
-		return nil, ErrNoQRCode
-	}
-	return latin1Bytes(res.GetText())
-}
-
-func scanHints() map[gozxing.DecodeHintType]any {
-	return map[gozxing.DecodeHintType]any{
-		// Byte segments decode one byte to one character (U+0000–U+00FF).
-		gozxing.DecodeHintType_CHARACTER_SET: "ISO-8859-1",
-		// Camera frames are rarely clean; look harder for finder patterns.
-		gozxing.DecodeHintType_TRY_HARDER: true,
-	}
-}
-
-// latin1Bytes inverts the ISO-8859-1 decoding of ScanQRCode: each character
-// is one byte. Numeric and alphanumeric segments decode to ASCII, which is
-// its own ISO-8859-1 encoding, so the whole payload comes back exactly.
-// A code with an ECI naming another character set can yield characters
-// above U+00FF; it was not made by QRCodePNG.
-func latin1Bytes(text string) ([]byte, error) {
-	b := make([]byte, 0, len(text))
-	for _, r := range text {
-		if r > 0xff || r == utf8.RuneError {
-			return nil, malformed("qr code holds text, not a binary payload")
-		}
-		b = append(b, byte(r))
-	}
-	return b, nil
+	return payload, nil
 }

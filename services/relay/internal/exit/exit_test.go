@@ -221,35 +221,30 @@ func TestBadRequests(t *testing.T) {
 }
 
 // TestWaitingLongPollsPerQueue: a third long-poll on one queue is answered
-// at once instead of waiting.
+// at once instead of waiting. The long-polls start one after the other,
+// since each must carry a higher counter than the last one the relay saw.
 func TestWaitingLongPollsPerQueue(t *testing.T) {
 	f := newFixture(t, store.Limits{}, Limits{})
 	q := f.queue(t, false)
-	started := make(chan struct{}, MaxWaitingPerQueue)
+	waiting := func() int {
+		f.h.mu.Lock()
+		defer f.h.mu.Unlock()
+		return f.h.waiting[q.Recipient.Array()]
+	}
 	done := make(chan struct{})
-	for range MaxWaitingPerQueue {
+	for i := range MaxWaitingPerQueue {
 		req := must(q.FetchRequest(3*time.Second, 1))
 		go func() {
-			started <- struct{}{}
 			f.h.HandleExit(context.Background(), req)
 			done <- struct{}{}
 		}()
-	}
-	for range MaxWaitingPerQueue {
-		<-started
-	}
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		f.h.mu.Lock()
-		n := f.h.waiting[q.Recipient.Array()]
-		f.h.mu.Unlock()
-		if n == MaxWaitingPerQueue {
-			break
+		deadline := time.Now().Add(2 * time.Second)
+		for waiting() != i+1 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d long-polls waiting, want %d", waiting(), i+1)
+			}
+			time.Sleep(5 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d long-polls waiting, want %d", n, MaxWaitingPerQueue)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 	start := time.Now()
 	resp := f.do(t, must(q.FetchRequest(3*time.Second, 1)))
