@@ -18,11 +18,7 @@ func QRCodePNG(link string, size int) ([]byte, error) {
 	if size < 256 {
 		return nil, fmt.Errorf("invite: QR image size %d is below 256 pixels", size)
 	}
-	q, err := qrpng.New(link, qrcode.Medium)
-	if err != nil {
-		return nil, fmt.Errorf("invite: render QR code: %w", err)
-	}
-	png, err := qrpng.PNG(q, size)
+	png, err := qrpng.Encode(link, qrcode.Medium, size)
 	if err != nil {
 		return nil, fmt.Errorf("invite: render QR code: %w", err)
 	}

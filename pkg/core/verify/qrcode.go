@@ -28,15 +28,15 @@ func (s SafetyNumber) qr() *qrcode.QRCode {
 }
 
 // QRCodePNG renders the scannable payload as a square PNG with a quiet
-// zone, as close to size pixels a side as a whole number of pixels per
-// module allows (never more). As in go-qrcode, a negative size means -size pixels per
+// zone, of about size pixels a side with a whole number of pixels per
+// module, checked to read back exactly. As in go-qrcode, a negative size means -size pixels per
 // module instead, and a size too small for the code is enlarged to one
 // pixel per module.
 func (s SafetyNumber) QRCodePNG(size int) ([]byte, error) {
 	if size < 0 {
 		return s.qr().PNG(size)
 	}
-	return qrpng.PNG(s.qr(), size)
+	return qrpng.Encode(string(s.Scannable()), qrLevel, size)
 }
 
 // QRCodeTerminal renders the scannable payload with Unicode half blocks,

@@ -11,8 +11,9 @@
 // layout. New decodes each candidate and keeps the first that reads back
 // exactly.
 //
-// PNG renders a whole number of pixels per module, since stretching
-// modules to an exact image size makes them uneven.
+// Encode renders a whole number of pixels per module, since stretching
+// modules to an exact image size makes them uneven, and checks the very
+// image it returns.
 package qrpng
 
 import (
@@ -61,17 +62,7 @@ func New(content string, preferred qrcode.RecoveryLevel) (*qrcode.QRCode, error)
 			continue
 		}
 		png, err := q.PNG(-4)
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		img, _, err := image.Decode(bytes.NewReader(png))
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		got, err := Decode(img)
-		if err == nil && string(got) == content {
+		if err == nil && readsBack(png, content) {
 			return q, nil
 		}
 		lastErr = fmt.Errorf("level %v does not read back", l)
@@ -79,15 +70,40 @@ func New(content string, preferred qrcode.RecoveryLevel) (*qrcode.QRCode, error)
 	return nil, fmt.Errorf("qrpng: no QR code of this content reads back: %v", lastErr)
 }
 
-// PNG encodes q with the largest whole number of pixels per module that
-// keeps the image within size (and at least MinModulePixels).
-func PNG(q *qrcode.QRCode, size int) ([]byte, error) {
-	modules := len(q.Bitmap()) // includes the quiet zone
-	png, err := q.PNG(-max(MinModulePixels, size/modules))
-	if err != nil {
-		return nil, fmt.Errorf("qrpng: %w", err)
+// Encode returns a PNG of about size pixels a side holding content that a
+// standard reader reads back exactly: each candidate (the preferred error
+// correction level first, then the others; the largest whole module size
+// within size, then one pixel smaller) is rendered and decoded, and the
+// first that reads back is returned. Reading back depends on the image
+// actually returned, not only on the code: a code that read back at one
+// scale has failed at another.
+func Encode(content string, preferred qrcode.RecoveryLevel, size int) ([]byte, error) {
+	for _, l := range levels(preferred) {
+		q, err := qrcode.New(content, l)
+		if err != nil {
+			continue
+		}
+		scale := max(MinModulePixels, size/len(q.Bitmap()))
+		for _, sc := range []int{scale, scale - 1, scale + 1} {
+			if sc < MinModulePixels {
+				continue
+			}
+			png, err := q.PNG(-sc)
+			if err == nil && readsBack(png, content) {
+				return png, nil
+			}
+		}
 	}
-	return png, nil
+	return nil, errors.New("qrpng: no rendering of this content reads back")
+}
+
+func readsBack(png []byte, content string) bool {
+	img, _, err := image.Decode(bytes.NewReader(png))
+	if err != nil {
+		return false
+	}
+	got, err := Decode(img)
+	return err == nil && string(got) == content
 }
 
 // Decode finds and decodes a QR code in img and returns its payload bytes
