@@ -70,7 +70,8 @@ func New(content string, preferred qrcode.RecoveryLevel) (*qrcode.QRCode, error)
 	return nil, fmt.Errorf("qrpng: no QR code of this content reads back: %v", lastErr)
 }
 
-// Encode returns a PNG of about size pixels a side holding content that a
+// Encode returns a PNG of about size pixels a side (larger only if the code
+// needs more than size/MinModulePixels modules) holding content that a
 // standard reader reads back exactly: each candidate (the preferred error
 // correction level first, then the others; the largest whole module size
 // within size, then one pixel smaller) is rendered and decoded, and the
