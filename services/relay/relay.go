@@ -164,9 +164,6 @@ func (r *Relay) AdminAddr() string { return r.adminAddr }
 // Descriptor returns the relay's current signed descriptor.
 func (r *Relay) Descriptor() []byte { return r.pub.Descriptor() }
 
-// Directory returns the directory document the relay serves.
-func (r *Relay) Directory() []byte { return r.pub.Directory() }
-
 // SetNetwork replaces the network file.
 func (r *Relay) SetNetwork(n directory.NetworkFile) { r.pub.SetNetwork(n) }
 

@@ -46,9 +46,6 @@ func ResumeEncryptor(k Key, size int64, state []byte, r io.ReadSeeker) (*Encrypt
 	return &Encryptor{s: s, r: r, p: p, buf: make([]byte, ChunkSize)}, nil
 }
 
-// Count returns the number of chunks the attachment has.
-func (e *Encryptor) Count() int64 { return e.s.count }
-
 // Next reads the next chunk's plaintext and returns its index and its
 // ciphertext, exactly ChunkSize bytes. The slice is reused by the next
 // call: upload or copy it first. After the last chunk Next returns io.EOF.

@@ -40,9 +40,6 @@ func NewPreKeyPublic(raw []byte) (PreKeyPublic, error) {
 // Bytes returns a copy of the 32 raw key bytes.
 func (p PreKeyPublic) Bytes() []byte { return bytes.Clone(p.k[:]) }
 
-// Equal reports whether p and o are the same key.
-func (p PreKeyPublic) Equal(o PreKeyPublic) bool { return p.k == o.k }
-
 func (p PreKeyPublic) signal() ecc.ECPublicKeyable { return ecc.NewDjbECPublicKey(p.k) }
 
 // SignedPreKey is a prekey signed by its owner's identity key. The
