@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/hushchat/hush/pkg/core/store"
+	"github.com/hushchat/hush/pkg/mailbox"
+	"github.com/hushchat/hush/pkg/onion"
+)
+
+// ask sends a mailbox request to relay and returns its response; a
+// refusal comes back as an error wrapping the mailbox.Status.
+func (c *Client) ask(ctx context.Context, relay onion.RelayID, request []byte) (*mailbox.Response, error) {
+	raw, err := c.net.Ask(ctx, relay, request)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := mailbox.ParseResponse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("relay %s answered: %w", relay, err)
+	}
+	if err := resp.Err(); err != nil {
+		return resp, fmt.Errorf("relay %s: %w", relay, err)
+	}
+	return resp, nil
+}
+
+// newQueue makes a queue on a relay for contact (0: none yet). The queue
+// is stored before the relay is asked, so that a queue a relay holds is
+// never unknown to the client; if the relay refuses, it is forgotten
+// again.
+func (c *Client) newQueue(ctx context.Context, contact store.ContactID, contactRequest bool) (store.OwnQueue, error) {
+	relay, err := c.net.RandomRelay()
+	if err != nil {
+		return store.OwnQueue{}, fmt.Errorf("choose a relay for a new queue: %w", err)
+	}
+	q, err := mailbox.NewQueue(relay, contactRequest)
+	if err != nil {
+		return store.OwnQueue{}, err
+	}
+	oq := store.OwnQueue{Queue: q, Contact: contact, Created: c.now()}
+	err = c.transact(ctx, func(ctx context.Context) error {
+		oq.ID, err = c.st.AddQueue(ctx, oq)
+		return err
+	})
+	if err != nil {
+		return store.OwnQueue{}, fmt.Errorf("store the new queue: %w", err)
+	}
+	req, err := q.CreateRequest()
+	if err == nil {
+		_, err = c.ask(ctx, relay, req)
+	}
+	if err != nil {
+		// The relay may have made it if only its answer was lost: it
+		// then expires there unused.
+		if derr := c.transact(context.WithoutCancel(ctx), func(ctx context.Context) error { return c.st.DeleteQueue(ctx, oq.ID) }); derr != nil {
+			c.log.Warn("forget a queue the relay did not make", "err", derr)
+		}
+		return store.OwnQueue{}, fmt.Errorf("create a queue on relay %s: %w", relay, err)
+	}
+	wake(c.queuesCh)
+	return oq, nil
+}
+
+// owner sends a signed owner operation for one of our queues. The counter
+// is made durable before the request leaves, so it is never used twice.
+func (c *Client) owner(ctx context.Context, id store.QueueID, build func(q *mailbox.Queue) ([]byte, error)) (*mailbox.Response, error) {
+	var (
+		oq  store.OwnQueue
+		ctr uint64
+	)
+	err := c.transact(ctx, func(ctx context.Context) error {
+		var err error
+		if oq, err = c.st.Queue(ctx, id); err != nil {
+			return err
+		}
+		ctr, err = c.st.NextCounter(ctx, id)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("queue %d: %w", id, err)
+	}
+	q := oq.Queue
+	q.Counter = ctr - 1 // the request builder uses the next one
+	req, err := build(q)
+	if err != nil {
+		return nil, err
+	}
+	return c.ask(ctx, q.Relay, req)
+}
+
+// dropQueues takes queues out of use in the current transaction: they
+// lose their contact and are deleted on their relays by the upkeep loop
+// (and then forgotten). Until then they are not polled.
+func (c *Client) dropQueues(ctx context.Context, ids ...store.QueueID) error {
+	list, err := c.dropList(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := c.st.SetQueueContact(ctx, id, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if !slices.Contains(list, id) {
+			list = append(list, id)
+		}
+	}
+	return c.saveDropList(ctx, list)
+}
+
+func (c *Client) dropList(ctx context.Context) ([]store.QueueID, error) {
+	b, err := c.st.Setting(ctx, settingDropList)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var list []store.QueueID
+	if err := json.Unmarshal(b, &list); err != nil {
+		return nil, fmt.Errorf("read the list of queues to delete: %w", err)
+	}
+	return list, nil
+}
+
+func (c *Client) saveDropList(ctx context.Context, list []store.QueueID) error {
+	if len(list) == 0 {
+		return c.st.DeleteSetting(ctx, settingDropList)
+	}
+	b, err := json.Marshal(list)
+	if err != nil {
+		return err
+	}
+	return c.st.SetSetting(ctx, settingDropList, b)
+}
+
+// deleteDropped deletes the dropped queues on their relays and forgets
+// those that are gone. A relay that cannot be reached is tried again at
+// the next upkeep.
+func (c *Client) deleteDropped(ctx context.Context) error {
+	list, err := c.dropList(ctx)
+	if err != nil || len(list) == 0 {
+		return err
+	}
+	var errs []error
+	for _, id := range list {
+		_, err := c.owner(ctx, id, (*mailbox.Queue).DeleteRequest)
+		if err != nil && !errors.Is(err, mailbox.StatusNoQueue) && !errors.Is(err, store.ErrNotFound) {
+			errs = append(errs, err)
+			continue
+		}
+		err = c.transact(ctx, func(ctx context.Context) error {
+			list, err := c.dropList(ctx)
+			if err != nil {
+				return err
+			}
+			if err := c.st.DeleteQueue(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			return c.saveDropList(ctx, slices.DeleteFunc(list, func(q store.QueueID) bool { return q == id }))
+		})
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("delete queues no longer used: %w", errors.Join(errs...))
+	}
+	return nil
+}
