@@ -11,10 +11,10 @@ import (
 
 	"github.com/hushchat/hush/pkg/onion"
 	"github.com/hushchat/hush/pkg/onion/directory"
+	"github.com/hushchat/hush/pkg/onion/peer"
 	"github.com/hushchat/hush/services/relay"
-	"github.com/hushchat/hush/services/relay/internal/devnet"
+	"github.com/hushchat/hush/services/relay/devnet"
 	"github.com/hushchat/hush/services/relay/internal/fakeexit"
-	"github.com/hushchat/hush/services/relay/internal/peer"
 )
 
 // testNet is a devnet with echo exits and a client's view of it.

@@ -3,14 +3,14 @@
 // Package relay is the Hush relay daemon (ARCHITECTURE.md, "The relay"):
 // New binds the listeners and signs the first descriptor, Start serves,
 // Shutdown stops gracefully. Its parts are internal: rpc (the
-// hush.relay.v1 service and onion forwarding), peer (pinned, pooled
-// connections to other relays), publish (descriptors and the directory),
-// metrics (Prometheus and /healthz); tlspin pins certificates to relay
-// identities; config is the TOML configuration.
+// hush.relay.v1 service and onion forwarding), publish (descriptors and
+// the directory), metrics (Prometheus and /healthz); pkg/onion/peer keeps
+// pinned, pooled connections to other relays; pkg/onion/tlspin pins
+// certificates to relay identities; config is the TOML configuration.
 //
 // What the relay stores and what it does as the exit come in one Backend,
-// made by the caller (cmd/hush-relay's openBackend): the key ring's
-// onion.Store and the ExitHandler.
+// made by the caller (package backend's Open): the key ring's onion.Store
+// and the ExitHandler.
 package relay
 
 import (
@@ -27,9 +27,9 @@ import (
 
 	"github.com/hushchat/hush/pkg/onion"
 	"github.com/hushchat/hush/pkg/onion/directory"
+	"github.com/hushchat/hush/pkg/onion/peer"
 	"github.com/hushchat/hush/services/relay/config"
 	"github.com/hushchat/hush/services/relay/internal/metrics"
-	"github.com/hushchat/hush/services/relay/internal/peer"
 	"github.com/hushchat/hush/services/relay/internal/publish"
 	"github.com/hushchat/hush/services/relay/internal/rpc"
 )

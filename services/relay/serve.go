@@ -11,9 +11,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hushchat/hush/pkg/onion/tlspin"
 	"github.com/hushchat/hush/services/relay/internal/metrics"
 	"github.com/hushchat/hush/services/relay/internal/rpc"
-	"github.com/hushchat/hush/services/relay/tlspin"
 )
 
 // HTTP server limits.

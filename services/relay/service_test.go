@@ -20,11 +20,11 @@ import (
 
 	"github.com/hushchat/hush/pkg/onion"
 	"github.com/hushchat/hush/pkg/onion/directory"
+	"github.com/hushchat/hush/pkg/onion/tlspin"
 	relayv1 "github.com/hushchat/hush/proto/relay/v1"
 	"github.com/hushchat/hush/proto/relay/v1/relayv1connect"
 	"github.com/hushchat/hush/services/relay"
 	"github.com/hushchat/hush/services/relay/config"
-	"github.com/hushchat/hush/services/relay/tlspin"
 )
 
 func TestDirectoryServedByEveryRelay(t *testing.T) {

@@ -20,8 +20,8 @@ import (
 	"github.com/hushchat/hush/pkg/mailbox"
 	"github.com/hushchat/hush/pkg/onion/directory"
 	"github.com/hushchat/hush/pkg/onion/path"
-	"github.com/hushchat/hush/services/relay/internal/devnet"
-	"github.com/hushchat/hush/services/relay/internal/peer"
+	"github.com/hushchat/hush/pkg/onion/peer"
+	"github.com/hushchat/hush/services/relay/devnet"
 	"github.com/hushchat/hush/services/relay/internal/store"
 	"github.com/hushchat/hush/services/relay/internal/store/boltstore"
 )
@@ -31,7 +31,7 @@ func startAdminDevnet(t *testing.T, n int) (*devnet.Network, *client) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	net, err := devnet.Start(ctx, devnet.Options{Relays: n, Dir: t.TempDir(), Open: openBackend, Admin: true})
+	net, err := devnet.Start(ctx, devnet.Options{Relays: n, Dir: t.TempDir(), Admin: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,8 +22,9 @@ import (
 	"github.com/hushchat/hush/pkg/mailbox"
 	"github.com/hushchat/hush/pkg/onion"
 	"github.com/hushchat/hush/pkg/onion/directory"
-	"github.com/hushchat/hush/services/relay/internal/devnet"
-	"github.com/hushchat/hush/services/relay/internal/peer"
+	"github.com/hushchat/hush/pkg/onion/peer"
+	"github.com/hushchat/hush/services/relay/backend"
+	"github.com/hushchat/hush/services/relay/devnet"
 	"github.com/hushchat/hush/services/relay/internal/store"
 	"github.com/hushchat/hush/services/relay/internal/store/boltstore"
 )
@@ -37,7 +38,7 @@ import (
 func BenchmarkRoundTrip3Hop(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), childTimeout)
 	defer cancel()
-	net, err := devnet.Start(ctx, devnet.Options{Relays: 3, Dir: b.TempDir(), Open: openBackend})
+	net, err := devnet.Start(ctx, devnet.Options{Relays: 3, Dir: b.TempDir()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -253,8 +254,8 @@ func TestLongRelayRSS(t *testing.T) {
 
 	loaded := loopbackDir(t)
 	start := time.Now()
-	fillQueues(t, filepath.Join(loaded, storeFileName), rssQueues)
-	st, err := os.Stat(filepath.Join(loaded, storeFileName))
+	fillQueues(t, filepath.Join(loaded, backend.StoreFileName), rssQueues)
+	st, err := os.Stat(filepath.Join(loaded, backend.StoreFileName))
 	if err != nil {
 		t.Fatal(err)
 	}

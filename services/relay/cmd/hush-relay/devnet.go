@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/hushchat/hush/services/relay/config"
-	"github.com/hushchat/hush/services/relay/internal/devnet"
+	"github.com/hushchat/hush/services/relay/devnet"
 )
 
 // devnetStartTimeout bounds the relays' first exchange of descriptors.
@@ -31,7 +31,7 @@ func cmdDevnet(args []string, stdout, stderr io.Writer) int {
 	log := newLogger(config.Defaults().Log, stderr)
 	sctx, cancel := context.WithTimeout(ctx, devnetStartTimeout)
 	defer cancel()
-	net, err := devnet.Start(sctx, devnet.Options{Relays: *n, Dir: *dir, Open: openBackend, Admin: true, Log: log})
+	net, err := devnet.Start(sctx, devnet.Options{Relays: *n, Dir: *dir, Admin: true, Log: log})
 	if err != nil {
 		return fail(stderr, "%v", err)
 	}

@@ -22,9 +22,9 @@ import (
 	"github.com/hushchat/hush/pkg/onion"
 	"github.com/hushchat/hush/pkg/onion/directory"
 	"github.com/hushchat/hush/pkg/onion/path"
-	"github.com/hushchat/hush/services/relay/internal/devnet"
+	"github.com/hushchat/hush/pkg/onion/peer"
+	"github.com/hushchat/hush/services/relay/devnet"
 	"github.com/hushchat/hush/services/relay/internal/keyfile"
-	"github.com/hushchat/hush/services/relay/internal/peer"
 	"github.com/hushchat/hush/services/relay/internal/rpc"
 )
 
@@ -152,7 +152,7 @@ func startKillNet(t *testing.T, victimDir string) *killNet {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), childTimeout)
 	defer cancel()
-	dev, err := devnet.Start(ctx, devnet.Options{Relays: 2, Dir: t.TempDir(), Open: openBackend})
+	dev, err := devnet.Start(ctx, devnet.Options{Relays: 2, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

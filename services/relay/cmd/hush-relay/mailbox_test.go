@@ -13,8 +13,8 @@ import (
 	"github.com/hushchat/hush/pkg/onion"
 	"github.com/hushchat/hush/pkg/onion/directory"
 	"github.com/hushchat/hush/pkg/onion/path"
-	"github.com/hushchat/hush/services/relay/internal/devnet"
-	"github.com/hushchat/hush/services/relay/internal/peer"
+	"github.com/hushchat/hush/pkg/onion/peer"
+	"github.com/hushchat/hush/services/relay/devnet"
 )
 
 // client is what a Hush client holds of the network: the network file,
@@ -31,7 +31,7 @@ func startDevnet(t *testing.T, n int) (*devnet.Network, *client) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	net, err := devnet.Start(ctx, devnet.Options{Relays: n, Dir: t.TempDir(), Open: openBackend})
+	net, err := devnet.Start(ctx, devnet.Options{Relays: n, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

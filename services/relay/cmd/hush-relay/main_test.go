@@ -21,7 +21,7 @@ import (
 
 	"github.com/hushchat/hush/pkg/onion/directory"
 	"github.com/hushchat/hush/services/relay/config"
-	"github.com/hushchat/hush/services/relay/internal/devnet"
+	"github.com/hushchat/hush/services/relay/devnet"
 	"github.com/hushchat/hush/services/relay/internal/keyfile"
 )
 
@@ -149,7 +149,7 @@ func waitAdmin(t *testing.T, sc *bufio.Scanner) string {
 func TestNetfile(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	net, err := devnet.Start(ctx, devnet.Options{Relays: 3, Dir: t.TempDir(), Open: openBackend})
+	net, err := devnet.Start(ctx, devnet.Options{Relays: 3, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

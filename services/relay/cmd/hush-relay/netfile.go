@@ -12,7 +12,7 @@ import (
 
 	"github.com/hushchat/hush/pkg/onion"
 	"github.com/hushchat/hush/pkg/onion/directory"
-	"github.com/hushchat/hush/services/relay/internal/peer"
+	"github.com/hushchat/hush/pkg/onion/peer"
 )
 
 // netfileTimeout bounds fetching every descriptor.

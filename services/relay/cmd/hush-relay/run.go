@@ -16,6 +16,7 @@ import (
 
 	"github.com/hushchat/hush/pkg/onion/directory"
 	"github.com/hushchat/hush/services/relay"
+	"github.com/hushchat/hush/services/relay/backend"
 	"github.com/hushchat/hush/services/relay/config"
 	"github.com/hushchat/hush/services/relay/internal/keyfile"
 )
@@ -87,7 +88,7 @@ func loadNetwork(dir, name string) (directory.NetworkFile, error) {
 // runRelay runs the relay until ctx is done or a listener fails, then
 // shuts it down within the configured timeout and closes its backend.
 func runRelay(ctx context.Context, dir string, opts relay.Options, stdout io.Writer) error {
-	b, err := openConfigured(dir, opts.Config, opts.Log)
+	b, err := backend.Open(dir, opts.Config, opts.Log)
 	if err != nil {
 		return err
 	}

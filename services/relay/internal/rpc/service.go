@@ -14,10 +14,10 @@ import (
 	"connectrpc.com/grpcreflect"
 
 	"github.com/hushchat/hush/pkg/onion"
+	"github.com/hushchat/hush/pkg/onion/peer"
 	relayv1 "github.com/hushchat/hush/proto/relay/v1"
 	"github.com/hushchat/hush/proto/relay/v1/relayv1connect"
 	"github.com/hushchat/hush/services/relay/internal/metrics"
-	"github.com/hushchat/hush/services/relay/internal/peer"
 )
 
 // MessageVersion is the version of every hush.relay.v1 message.

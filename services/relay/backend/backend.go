@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
-package main
+// Package backend opens what a relay stores and does as the exit: the one
+// bbolt store in its data directory (which also keeps the onion key ring),
+// a loop removing what has expired, and the mailbox exit answering over
+// the store. `hush-relay run` opens it with the relay's configuration;
+// devnet opens it with the defaults.
+package backend
 
 import (
 	"context"
@@ -21,26 +26,21 @@ import (
 	"github.com/hushchat/hush/services/relay/internal/store/boltstore"
 )
 
-// storeFileName is the relay's store (bbolt) in its data directory.
-const storeFileName = "relay.db"
+// StoreFileName is the relay's store (bbolt) in its data directory.
+const StoreFileName = "relay.db"
 
 // expireEvery is how often expired envelopes, chunks and message IDs are
 // removed.
 const expireEvery = 10 * time.Minute
 
-// openBackend is the one place the relay's data is chosen: every command
-// (run, devnet) gets its store and exit here, with the limits of the
-// default configuration. See openConfigured.
-func openBackend(dir string) (relay.Backend, error) {
-	return openConfigured(dir, config.Defaults(), nil)
-}
-
-// openConfigured opens relay dir's backend with c's [store] and [limits]:
+// Open is the one place a relay's data is chosen: it opens relay dir's
+// backend with c's [store] and [limits] (config.Defaults() for a devnet):
 // one bbolt file in dir that also keeps the onion key ring, and the exit
-// answering mailbox requests over it as the relay whose key is in dir. Its
-// metrics (commits, requests by status, counts against the limits) and
-// its backup go to the admin listener.
-func openConfigured(dir string, c config.Config, log *slog.Logger) (relay.Backend, error) {
+// answering mailbox requests over it as the relay whose key is in dir
+// (keyfile.FileName). Its metrics (commits, requests by status, counts
+// against the limits) and its backup go to the admin listener. Close
+// stops the expire loop and closes the store. log nil is silent.
+func Open(dir string, c config.Config, log *slog.Logger) (relay.Backend, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -51,7 +51,7 @@ func openConfigured(dir string, c config.Config, log *slog.Logger) (relay.Backen
 	limits := c.Store.StoreLimits()
 	var st *boltstore.Store
 	m := metrics.NewStore(limits, func(ctx context.Context) (store.Stats, error) { return st.Stats(ctx) })
-	st, err = boltstore.Open(filepath.Join(dir, storeFileName), boltstore.Options{Limits: limits, OnCommit: m.Commit})
+	st, err = boltstore.Open(filepath.Join(dir, StoreFileName), boltstore.Options{Limits: limits, OnCommit: m.Commit})
 	if err != nil {
 		return relay.Backend{}, fmt.Errorf("open store: %w", err)
 	}

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
 // Package devnet runs a whole Hush network in one process on loopback
-// (`hush-relay devnet`, and the relay's integration tests): Start makes N
-// relays on ports the OS chooses, each with its own data directory, writes
-// the network file, and waits until every relay serves every descriptor.
+// (`hush-relay devnet`, `make demo`, and integration tests of relays and
+// clients): Start makes N relays on ports the OS chooses, each with its own
+// data directory, writes the network file, and waits until every relay
+// serves every descriptor. Each relay runs on the same store and exit as
+// `hush-relay run` (package backend) unless Options.Open says otherwise.
 package devnet
 
 import (
@@ -16,6 +18,7 @@ import (
 
 	"github.com/hushchat/hush/pkg/onion/directory"
 	"github.com/hushchat/hush/services/relay"
+	"github.com/hushchat/hush/services/relay/backend"
 	"github.com/hushchat/hush/services/relay/config"
 	"github.com/hushchat/hush/services/relay/internal/keyfile"
 )
@@ -31,7 +34,9 @@ const NetworkFileName = "network.toml"
 type Options struct {
 	Relays int    // 0: DefaultRelays
 	Dir    string // one sub-directory per relay, and the network file
-	// Open makes relay dir's backend (the store and the exit).
+	// Open makes relay dir's backend (the store and the exit); nil: the
+	// bbolt store and mailbox exit of `hush-relay run` (backend.Open) with
+	// the default configuration.
 	Open  func(dir string) (relay.Backend, error)
 	Admin bool         // give each relay an admin listener
 	Log   *slog.Logger // nil: silent
@@ -107,13 +112,17 @@ func newRelay(o Options, i int) (*relay.Relay, relay.Backend, error) {
 	if o.Admin {
 		c.Admin.Listen = "127.0.0.1:0"
 	}
-	b, err := o.Open(dir)
-	if err != nil {
-		return nil, relay.Backend{}, err
-	}
 	log := o.Log
 	if log != nil {
 		log = log.With("relay", name(i))
+	}
+	open := o.Open
+	if open == nil {
+		open = func(dir string) (relay.Backend, error) { return backend.Open(dir, config.Defaults(), log) }
+	}
+	b, err := open(dir)
+	if err != nil {
+		return nil, relay.Backend{}, err
 	}
 	r, err := relay.New(relay.Options{Config: c, Key: key, Backend: b, Log: log})
 	if err != nil {

@@ -1,10 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
-// Package peer is a relay's (and a test client's) side of calls to other
-// relays: one pooled grpc-go connection per relay, TLS pinned to the
-// relay's identity (tlspin), and the three RPCs of hush.relay.v1 called by
-// their full method names with ClientConn.Invoke (no grpc-go stubs are
-// generated). Pool.Forward is the entry point.
+//go:build !js
+
 package peer
 
 import (
@@ -20,9 +17,9 @@ import (
 
 	"github.com/hushchat/hush/pkg/onion"
 	"github.com/hushchat/hush/pkg/onion/directory"
+	"github.com/hushchat/hush/pkg/onion/tlspin"
 	relayv1 "github.com/hushchat/hush/proto/relay/v1"
 	"github.com/hushchat/hush/proto/relay/v1/relayv1connect"
-	"github.com/hushchat/hush/services/relay/tlspin"
 )
 
 // MessageVersion is the version of every hush.relay.v1 message.
