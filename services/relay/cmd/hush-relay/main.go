@@ -31,8 +31,9 @@ init     creates DIR with the relay's identity key (identity.key, mode 0600)
          and a configuration file (relay.toml) listing every setting with
          its default.
 run      runs the relay of DIR until SIGTERM or SIGINT, then stops
-         gracefully. --validate-only checks the configuration, the key and
-         the network file, and exits.
+         gracefully. SIGHUP reloads the network file (a bad one is logged
+         and the previous one kept). --validate-only checks the
+         configuration, the key and the network file, and exits.
 devnet   runs N relays (default 5) on loopback ports chosen by the OS, each
          with its own directory under DIR, writes DIR/network.toml, and runs
          until interrupted.

@@ -114,7 +114,7 @@ func TestRunStopsOnCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
-	go func() { done <- runRelay(ctx, dir, opts, pw); pw.Close() }()
+	go func() { done <- runRelay(ctx, dir, opts, nil, pw); pw.Close() }()
 	admin := waitAdmin(t, bufio.NewScanner(pr))
 	go io.Copy(io.Discard, pr)
 	resp, err := http.Get(admin + "healthz")

@@ -40,7 +40,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	opts.Log = newLogger(opts.Config.Log, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if err := runRelay(ctx, *dir, opts, stdout); err != nil {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	if err := runRelay(ctx, *dir, opts, hup, stdout); err != nil {
 		return fail(stderr, "%v", err)
 	}
 	return 0
@@ -66,28 +69,75 @@ func loadRelay(dir string) (relay.Options, error) {
 	return relay.Options{Config: c, Key: key, Network: nf, ProcessMetrics: true}, nil
 }
 
-// loadNetwork reads the network file; a missing one is an empty network.
-func loadNetwork(dir, name string) (directory.NetworkFile, error) {
+// networkPath is where relay dir's network file is: name (the
+// configuration's network_file) relative to dir.
+func networkPath(dir, name string) string {
 	if !filepath.IsAbs(name) {
-		name = filepath.Join(dir, name)
+		return filepath.Join(dir, name)
 	}
-	data, err := os.ReadFile(name)
+	return name
+}
+
+// loadNetwork reads the network file at startup; a missing one is an
+// empty network.
+func loadNetwork(dir, name string) (directory.NetworkFile, error) {
+	nf, err := readNetwork(networkPath(dir, name))
 	if errors.Is(err, fs.ErrNotExist) {
 		return directory.NetworkFile{}, nil
 	}
+	return nf, err
+}
+
+// readNetwork reads and verifies the network file at path.
+func readNetwork(path string) (directory.NetworkFile, error) {
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return directory.NetworkFile{}, err
 	}
 	nf, err := directory.ParseNetworkFile(data)
 	if err != nil {
-		return directory.NetworkFile{}, fmt.Errorf("%s: %w", name, err)
+		return directory.NetworkFile{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return nf, nil
 }
 
+// networkSetter is what a reload changes: a *relay.Relay.
+type networkSetter interface {
+	SetNetwork(directory.NetworkFile)
+}
+
+// reloadNetwork re-reads the network file at path and, if it is valid,
+// gives it to r. A file that cannot be read or does not verify (a missing
+// one included: at a reload it is a mistake, not a new relay) is logged
+// at Error with the reason, and r keeps the network it had.
+func reloadNetwork(path string, r networkSetter, log *slog.Logger) error {
+	nf, err := readNetwork(path)
+	if err != nil {
+		log.Error("network file not reloaded: keeping the previous one", "file", path, "err", err)
+		return err
+	}
+	r.SetNetwork(nf)
+	log.Info("network file reloaded", "file", path, "relays", len(nf.Relays))
+	return nil
+}
+
+// watchReload calls reloadNetwork for every signal on hup until ctx is
+// done.
+func watchReload(ctx context.Context, hup <-chan os.Signal, path string, r networkSetter, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			_ = reloadNetwork(path, r, log) // logged
+		}
+	}
+}
+
 // runRelay runs the relay until ctx is done or a listener fails, then
 // shuts it down within the configured timeout and closes its backend.
-func runRelay(ctx context.Context, dir string, opts relay.Options, stdout io.Writer) error {
+// Each signal on hup (SIGHUP) reloads the network file (reloadNetwork).
+func runRelay(ctx context.Context, dir string, opts relay.Options, hup <-chan os.Signal, stdout io.Writer) error {
 	b, err := backend.Open(dir, opts.Config, opts.Log)
 	if err != nil {
 		return err
@@ -98,6 +148,16 @@ func runRelay(ctx context.Context, dir string, opts relay.Options, stdout io.Wri
 		return errors.Join(err, closeBackend(b))
 	}
 	r.Start()
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	wctx, stopWatch := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		watchReload(wctx, hup, networkPath(dir, opts.Config.NetworkFile), r, log)
+	}()
 	fmt.Fprintf(stdout, "relay %s serving gRPC on %s\n", r.ID(), r.Addr())
 	if a := r.AdminAddr(); a != "" {
 		fmt.Fprintf(stdout, "admin on http://%s/ (/metrics, /healthz)\n", a)
@@ -107,6 +167,8 @@ func runRelay(ctx context.Context, dir string, opts relay.Options, stdout io.Wri
 	case <-ctx.Done():
 	case fatal = <-r.Fatal():
 	}
+	stopWatch() // no reload while the relay shuts down
+	<-watched
 	sctx, cancel := context.WithTimeout(context.Background(), opts.Config.Relay.ShutdownTimeout.Duration)
 	defer cancel()
 	return errors.Join(fatal, r.Shutdown(sctx), closeBackend(b))
