@@ -15,6 +15,7 @@ import (
 	"github.com/hushchat/hush/pkg/core/keychain"
 	"github.com/hushchat/hush/pkg/core/store/sqlstore"
 	"github.com/hushchat/hush/pkg/onion/directory"
+	"github.com/hushchat/hush/pkg/onion/path"
 	"github.com/hushchat/hush/pkg/onion/peer"
 	"github.com/hushchat/hush/pkg/onion/relaynet"
 )
@@ -153,7 +154,7 @@ func newOnStore(ctx context.Context, o ProfileOptions, st *sqlstore.Store) (*Cli
 		st.Close()
 		return nil, fmt.Errorf("network file: %w", err)
 	}
-	cfg := relaynet.Config{Network: nf, Transport: o.Transport, Guards: st, Now: o.Now, Log: o.Log}
+	cfg := relaynet.Config{Network: nf, Transport: o.Transport, Guards: &path.CachedGuards{Store: st}, Now: o.Now, Log: o.Log}
 	var pool *peer.Pool
 	if cfg.Transport == nil {
 		pool = peer.NewPool()
