@@ -163,7 +163,8 @@ type Stats struct {
 	Queues, Envelopes, Chunks int64
 	// Bytes counts envelopes and chunks (what MaxBytes limits).
 	Bytes int64
-	// FileBytes is the size of the database file.
+	// FileBytes is the size of the store's files on disk (for boltstore,
+	// the database and its write-ahead log).
 	FileBytes int64
 }
 

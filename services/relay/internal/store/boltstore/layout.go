@@ -24,7 +24,7 @@ import (
 // or were stored at another time (a queue deleted and made again with the
 // same IDs).
 var (
-	bucketMeta      = []byte("meta")        // "version" → 1 B; "stats" → statsSize
+	bucketMeta      = []byte("meta")        // "version" → 1 B; "stats" → statsSize; "store-id" → 16 B; "log-seq" → 8 B
 	bucketQueues    = []byte("queues")      // recipient ID → queueRecord
 	bucketSenders   = []byte("senders")     // sender ID → recipient ID
 	bucketEnvelopes = []byte("envelopes")   // recipient ID ‖ seq → stored time ‖ envelope
@@ -44,13 +44,33 @@ var (
 	keyVersion = []byte("version")
 	keyStats   = []byte("stats")
 	keyRing    = []byte("ring")
+	// keyStoreID names the store's write-ahead log: a log beside the file
+	// must carry the same ID in its header.
+	keyStoreID = []byte("store-id")
+	// keyLogSeq is the sequence number of the last log record the file's
+	// committed state holds.
+	keyLogSeq = []byte("log-seq")
 )
 
-// formatVersion is the layout version in meta/"version"; Open refuses
-// another.
+// formatVersion is the layout version in meta/"version". Open migrates a
+// file from oldestMigrated on and refuses any other.
+//
 // Version 2 replaced version 1's two time indexes, keyed by time ‖ record
-// key, with "sent".
-const formatVersion = 2
+// key, with "sent". Version 3 added the write-ahead log ("store-id",
+// "log-seq"); a version-2 relay must not open a version-3 file, whose log
+// it would ignore.
+const (
+	formatVersion  = 3
+	oldestMigrated = 2
+)
+
+// migrate brings a file of layout version from up to formatVersion, in
+// the transaction that opens it.
+func migrate(tx *bolt.Tx, from byte) error {
+	// 2 → 3: the log's keys are created by initStore; nothing to rewrite.
+	_ = from
+	return tx.Bucket(bucketMeta).Put(keyVersion, []byte{formatVersion})
+}
 
 const (
 	u64  = 8

@@ -18,7 +18,7 @@ import (
 func sentKeys(t *testing.T, s *Store) [][2]uint64 {
 	t.Helper()
 	var out [][2]uint64
-	s.db.View(func(tx *bolt.Tx) error {
+	s.read(ctx, func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketSent).ForEach(func(k, v []byte) error {
 			if len(k) != sentKeySize || len(v) != sentValueSize {
 				t.Fatalf("sent entry of %d and %d bytes", len(k), len(v))
