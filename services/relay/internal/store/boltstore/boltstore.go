@@ -105,7 +105,8 @@ type Options struct {
 	// Open, a rebuild). Nil discards them.
 	Logger *slog.Logger
 	// Now is the clock of the ops that take no time from their caller
-	// (Fetch, Ack and DeleteQueue); nil means time.Now. Tests set it.
+	// (Fetch, Ack and DeleteQueue, and a layout migration); nil means
+	// time.Now. Tests set it.
 	Now func() time.Time
 }
 
@@ -191,10 +192,14 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
 	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
 	var storeID [storeIDSize]byte
 	var ckpt uint64
 	if err := db.Update(func(tx *bolt.Tx) (err error) {
-		storeID, ckpt, err = initStore(tx)
+		storeID, ckpt, err = initStore(tx, unix(now()))
 		return err
 	}); err != nil {
 		db.Close()
@@ -207,7 +212,7 @@ func Open(path string, opts Options) (*Store, error) {
 		onCommit:     opts.OnCommit,
 		onCheckpoint: opts.OnCheckpoint,
 		log:          opts.Logger,
-		now:          opts.Now,
+		now:          now,
 		ops:          make(chan *op, maxBatch),
 		done:         make(chan struct{}),
 		seq:          ckpt,
@@ -218,9 +223,6 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
-	}
-	if s.now == nil {
-		s.now = time.Now
 	}
 	if err := s.recover(LogPath(path), storeID); err != nil {
 		if s.tx != nil {
@@ -238,7 +240,7 @@ func Open(path string, opts Options) (*Store, error) {
 
 // initStore creates the buckets of a new file, migrates an older layout,
 // and returns the store's ID and its checkpointed log sequence number.
-func initStore(tx *bolt.Tx) (id [storeIDSize]byte, ckpt uint64, err error) {
+func initStore(tx *bolt.Tx, now uint64) (id [storeIDSize]byte, ckpt uint64, err error) {
 	fresh := tx.Bucket(bucketMeta) == nil
 	for _, name := range allBuckets {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -255,7 +257,7 @@ func initStore(tx *bolt.Tx) (id [storeIDSize]byte, ckpt uint64, err error) {
 	case len(v) != 1 || v[0] < oldestMigrated || v[0] > formatVersion:
 		return id, 0, fmt.Errorf("boltstore: file has layout version %x, this relay reads %d to %d", v, oldestMigrated, formatVersion)
 	case v[0] < formatVersion:
-		if err := migrate(tx, v[0]); err != nil {
+		if err := migrate(tx, v[0], now); err != nil {
 			return id, 0, err
 		}
 	}

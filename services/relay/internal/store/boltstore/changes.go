@@ -50,7 +50,7 @@ const (
 	kindPutChunk recordKind = 6
 	// chunk ID ‖ SHA-256(delete token)
 	kindDeleteChunk recordKind = 7
-	// now ‖ envelope cutoff ‖ released-sender cutoff
+	// now ‖ envelope cutoff ‖ released-sender cutoff ‖ idle-before day
 	kindExpire recordKind = 8
 )
 
@@ -132,7 +132,7 @@ func decodeChange(kind recordKind, p []byte) (change, error) {
 	case kindDeleteChunk:
 		c = &delChunk{id: r.id(), tokenHash: r.id()}
 	case kindExpire:
-		c = &expire{now: r.u64(), envCutoff: r.u64(), releasedCutoff: r.u64()}
+		c = &expire{now: r.u64(), envCutoff: r.u64(), releasedCutoff: r.u64(), idleBefore: r.u64()}
 	default:
 		return nil, fmt.Errorf("%w: unknown kind %d", errBadRecord, byte(kind))
 	}
@@ -220,7 +220,7 @@ func (c *delChunk) appendPayload(b []byte) []byte {
 
 func (c *expire) kind() recordKind { return kindExpire }
 func (c *expire) appendPayload(b []byte) []byte {
-	for _, v := range [...]uint64{c.now, c.envCutoff, c.releasedCutoff} {
+	for _, v := range [...]uint64{c.now, c.envCutoff, c.releasedCutoff, c.idleBefore} {
 		b = binary.BigEndian.AppendUint64(b, v)
 	}
 	return b

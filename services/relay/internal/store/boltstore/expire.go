@@ -24,7 +24,7 @@ const expireBatch = 4096
 // EnvelopeTTL before now, and chunks whose expiry is not after now.
 func (s *Store) Expire(ctx context.Context, now time.Time) (store.ExpireStats, error) {
 	c := &expire{now: unix(now), envCutoff: cutoff(now, s.limits.EnvelopeTTL),
-		releasedCutoff: cutoff(now, ReleasedSenderTTL)}
+		releasedCutoff: cutoff(now, ReleasedSenderTTL), idleBefore: dayOf(cutoff(now, s.limits.QueueIdleTTL))}
 	if err := s.change(ctx, c, nil); err != nil {
 		return store.ExpireStats{}, err
 	}
@@ -41,8 +41,12 @@ func cutoff(now time.Time, ttl time.Duration) uint64 {
 
 // expire carries its cutoffs, not the TTLs: a replay after the operator
 // changed a TTL removes what the first run removed.
+//
+// idleBefore is a day: a queue whose owner was last active on an earlier
+// day is deleted. Every operation of that day is then at least
+// QueueIdleTTL old (and at most a day more).
 type expire struct {
-	now, envCutoff, releasedCutoff uint64
+	now, envCutoff, releasedCutoff, idleBefore uint64
 
 	stats store.ExpireStats // result
 }
@@ -54,9 +58,42 @@ func (e *expire) apply(tx *bolt.Tx, _ *store.Limits) error {
 	var errSent, errChunks error
 	e.stats.Envelopes, e.stats.MessageIDs, moreSent, errSent = expireSent(tx, e.envCutoff, &c)
 	e.stats.Chunks, moreChunks, errChunks = expireChunks(tx, e.now, &c)
+	idle, idleEnvs, moreIdle, errIdle := expireIdle(tx, e.idleBefore, e.now, &c)
+	e.stats.IdleQueues = idle
+	e.stats.Envelopes += idleEnvs
 	moreReleased, errReleased := expireReleased(tx, e.releasedCutoff)
-	e.stats.More = moreSent || moreChunks || moreReleased
-	return errors.Join(errSent, errChunks, errReleased, writeCounts(tx, c))
+	e.stats.More = moreSent || moreChunks || moreIdle || moreReleased
+	return errors.Join(errSent, errChunks, errIdle, errReleased, writeCounts(tx, c))
+}
+
+// expireIdle deletes the queues whose owner was last active before day
+// idleBefore, as DeleteQueue would at now: their envelopes and message-ID
+// records go, the recipient ID is free, the sender ID stays taken for
+// ReleasedSenderTTL. It returns the queues and envelopes it removed.
+func expireIdle(tx *bolt.Tx, idleBefore, now uint64, c *counts) (queues, envelopes int, more bool, err error) {
+	if idleBefore == 0 {
+		return 0, 0, false, nil
+	}
+	idx := tx.Bucket(bucketActivity)
+	keys, more := dueKeys(idx, idleBefore-1)
+	for _, k := range keys {
+		var rid store.QueueID
+		copy(rid[:], k[u64:])
+		rec, err := getQueue(tx, rid)
+		if err == nil && rec.activeDay == binary.BigEndian.Uint64(k) {
+			if err := removeQueue(tx, rid, rec, now, c); err != nil {
+				return queues, envelopes, more, err
+			}
+			queues++
+			envelopes += int(rec.count)
+			continue
+		}
+		// No such queue, or it moved on: a stale entry.
+		if err := idx.Delete(k); err != nil {
+			return queues, envelopes, more, err
+		}
+	}
+	return queues, envelopes, more, nil
 }
 
 // ReleasedSenderTTL is how long a deleted queue's sender ID stays taken:

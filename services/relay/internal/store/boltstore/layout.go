@@ -3,7 +3,9 @@
 package boltstore
 
 import (
+	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 
@@ -36,10 +38,12 @@ var (
 	// Sender IDs of deleted queues, kept so no new queue takes them over.
 	bucketReleased      = []byte("released-senders") // sender ID → released time
 	bucketReleasedTimes = []byte("released-times")   // released time ‖ sender ID → empty
+	// Queues by the day of their owner's last operation, for idle expiry.
+	bucketActivity = []byte("queue-activity") // day ‖ recipient ID → empty
 
 	allBuckets = [][]byte{bucketMeta, bucketQueues, bucketSenders, bucketEnvelopes,
 		bucketMsgIDs, bucketSent, bucketChunks, bucketChunkExp, bucketOnion,
-		bucketReleased, bucketReleasedTimes}
+		bucketReleased, bucketReleasedTimes, bucketActivity}
 
 	keyVersion = []byte("version")
 	keyStats   = []byte("stats")
@@ -58,27 +62,67 @@ var (
 // Version 2 replaced version 1's two time indexes, keyed by time ‖ record
 // key, with "sent". Version 3 added the write-ahead log ("store-id",
 // "log-seq"); a version-2 relay must not open a version-3 file, whose log
-// it would ignore.
+// it would ignore. Version 4 added each queue's last-activity day and the
+// "queue-activity" index.
 const (
-	formatVersion  = 3
+	formatVersion  = 4
 	oldestMigrated = 2
 )
 
 // migrate brings a file of layout version from up to formatVersion, in
-// the transaction that opens it.
-func migrate(tx *bolt.Tx, from byte) error {
+// the transaction that opens it. now is the migration's time.
+func migrate(tx *bolt.Tx, from byte, now uint64) error {
 	// 2 → 3: the log's keys are created by initStore; nothing to rewrite.
-	_ = from
+	if from <= 3 {
+		// 3 → 4: every queue counts as active now, so none is expired as
+		// idle sooner than QueueIdleTTL after the upgrade.
+		if err := migrateActivity(tx, now); err != nil {
+			return fmt.Errorf("boltstore: migrate to layout 4: %w", err)
+		}
+	}
 	return tx.Bucket(bucketMeta).Put(keyVersion, []byte{formatVersion})
 }
+
+// migrateActivity appends the last-activity day to every queue record of
+// layout 3 and indexes it. It runs in one transaction: a large store pays
+// for it once, at the first start of the new relay.
+func migrateActivity(tx *bolt.Tx, now uint64) error {
+	queues, idx := tx.Bucket(bucketQueues), tx.Bucket(bucketActivity)
+	day := dayOf(now)
+	type kv struct{ k, v []byte }
+	var todo []kv
+	err := queues.ForEach(func(k, v []byte) error {
+		if len(v) != queueRecordSizeV3 {
+			return fmt.Errorf("queue record of %d bytes", len(v))
+		}
+		todo = append(todo, kv{bytes.Clone(k), binary.BigEndian.AppendUint64(bytes.Clone(v), day)})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, q := range todo {
+		if err := errors.Join(queues.Put(q.k, q.v), idx.Put(cat(be64(day), q.k), nil)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dayOf is the Unix day of a Unix time: the queue activity's grain, so a
+// busy queue moves in the index at most once a day.
+func dayOf(unixTime uint64) uint64 { return unixTime / secondsPerDay }
+
+const secondsPerDay = 24 * 60 * 60
 
 const (
 	u64  = 8
 	idSz = store.IDSize
 
 	// queueRecord: sender ID ‖ auth key ‖ flags ‖ last counter ‖ next seq
-	// ‖ envelope count ‖ envelope bytes ‖ created.
-	queueRecordSize = idSz + 32 + 1 + u64 + u64 + u64 + u64 + u64 // 105
+	// ‖ envelope count ‖ envelope bytes ‖ created ‖ last-activity day.
+	queueRecordSize   = queueRecordSizeV3 + u64                     // 113
+	queueRecordSizeV3 = idSz + 32 + 1 + u64 + u64 + u64 + u64 + u64 // 105, layout 3 and before
 
 	envKeySize    = idSz + u64                 // recipient ‖ seq
 	msgKeySize    = idSz + store.MessageIDSize // recipient ‖ message ID
@@ -109,6 +153,7 @@ type queueRecord struct {
 	count       uint64
 	bytes       uint64
 	created     uint64
+	activeDay   uint64 // the Unix day of the owner's last creation, fetch or ack
 }
 
 func (q *queueRecord) encode() []byte {
@@ -116,7 +161,7 @@ func (q *queueRecord) encode() []byte {
 	b = append(b, q.sender[:]...)
 	b = append(b, q.authKey[:]...)
 	b = append(b, q.flags)
-	for _, v := range [...]uint64{q.lastCounter, q.nextSeq, q.count, q.bytes, q.created} {
+	for _, v := range [...]uint64{q.lastCounter, q.nextSeq, q.count, q.bytes, q.created, q.activeDay} {
 		b = binary.BigEndian.AppendUint64(b, v)
 	}
 	return b
@@ -131,7 +176,7 @@ func decodeQueue(b []byte) (queueRecord, error) {
 	copy(q.authKey[:], b[idSz:])
 	q.flags = b[2*idSz]
 	r := b[2*idSz+1:]
-	for _, v := range [...]*uint64{&q.lastCounter, &q.nextSeq, &q.count, &q.bytes, &q.created} {
+	for _, v := range [...]*uint64{&q.lastCounter, &q.nextSeq, &q.count, &q.bytes, &q.created, &q.activeDay} {
 		*v = binary.BigEndian.Uint64(r)
 		r = r[u64:]
 	}

@@ -53,9 +53,11 @@ func (c *createQueue) apply(tx *bolt.Tx, lim *store.Limits) error {
 		return fmt.Errorf("%w (%d)", store.ErrTooManyQueues, lim.MaxQueues)
 	}
 	n.queues++
-	rec := queueRecord{sender: c.sender, authKey: c.authKey, flags: c.flags, created: c.now}
+	rec := queueRecord{sender: c.sender, authKey: c.authKey, flags: c.flags, created: c.now, activeDay: dayOf(c.now)}
 	return errors.Join(queues.Put(c.recipient[:], rec.encode()),
-		senders.Put(c.sender[:], bytes.Clone(c.recipient[:])), writeCounts(tx, n))
+		senders.Put(c.sender[:], bytes.Clone(c.recipient[:])),
+		tx.Bucket(bucketActivity).Put(cat(be64(rec.activeDay), c.recipient[:]), nil),
+		writeCounts(tx, n))
 }
 
 // QueueAuth returns the queue's auth key and last accepted counter.
@@ -181,7 +183,21 @@ func (c *fetch) apply(tx *bolt.Tx, _ *store.Limits) error {
 		return err
 	}
 	c.out = oldest(tx, c.recipient, c.max)
-	return tx.Bucket(bucketQueues).Put(c.recipient[:], rec.encode())
+	return errors.Join(touch(tx, c.recipient, &rec, c.now), tx.Bucket(bucketQueues).Put(c.recipient[:], rec.encode()))
+}
+
+// touch records an owner's operation at now in rec (which the caller
+// writes back) and moves the queue in the activity index, at most once a
+// day.
+func touch(tx *bolt.Tx, recipient store.QueueID, rec *queueRecord, now uint64) error {
+	day := dayOf(now)
+	if day <= rec.activeDay {
+		return nil // a clock set back moves nothing
+	}
+	idx := tx.Bucket(bucketActivity)
+	old := rec.activeDay
+	rec.activeDay = day
+	return errors.Join(idx.Delete(cat(be64(old), recipient[:])), idx.Put(cat(be64(day), recipient[:]), nil))
 }
 
 // Peek returns what Fetch would, recording nothing: for a long-poll woken
@@ -257,7 +273,8 @@ func (a *ack) apply(tx *bolt.Tx, _ *store.Limits) error {
 		c.envelopes--
 		c.bytes -= int64(size)
 	}
-	return errors.Join(tx.Bucket(bucketQueues).Put(a.recipient[:], rec.encode()), writeCounts(tx, c))
+	return errors.Join(touch(tx, a.recipient, &rec, a.now),
+		tx.Bucket(bucketQueues).Put(a.recipient[:], rec.encode()), writeCounts(tx, c))
 }
 
 // DeleteQueue removes the queue, its envelopes and message-ID records, and
@@ -280,26 +297,26 @@ func (d *deleteQueue) apply(tx *bolt.Tx, _ *store.Limits) error {
 	if err != nil {
 		return err
 	}
-	return removeQueue(tx, d.recipient, rec, d.now)
+	c := readCounts(tx)
+	return errors.Join(removeQueue(tx, d.recipient, rec, d.now, &c), writeCounts(tx, c))
 }
 
-// removeQueue deletes the queue rec at recipient with its envelopes and
-// message-ID records, counts them out, and keeps its sender ID taken from
-// released on.
-func removeQueue(tx *bolt.Tx, recipient store.QueueID, rec queueRecord, released uint64) error {
-	c := readCounts(tx)
+// removeQueue deletes the queue rec at recipient with its envelopes,
+// message-ID records and activity entry, counts them out of c, and keeps
+// its sender ID taken from released on.
+func removeQueue(tx *bolt.Tx, recipient store.QueueID, rec queueRecord, released uint64, c *counts) error {
 	c.queues--
 	c.envelopes -= int64(rec.count)
 	c.bytes -= int64(rec.bytes)
 	at := be64(released)
 	return errors.Join(
+		tx.Bucket(bucketActivity).Delete(cat(be64(rec.activeDay), recipient[:])),
 		deletePrefixed(tx.Bucket(bucketEnvelopes), recipient[:]),
 		deletePrefixed(tx.Bucket(bucketMsgIDs), recipient[:]),
 		tx.Bucket(bucketSenders).Delete(rec.sender[:]),
 		tx.Bucket(bucketReleased).Put(bytes.Clone(rec.sender[:]), at),
 		tx.Bucket(bucketReleasedTimes).Put(cat(at, rec.sender[:]), nil),
-		tx.Bucket(bucketQueues).Delete(recipient[:]),
-		writeCounts(tx, c))
+		tx.Bucket(bucketQueues).Delete(recipient[:]))
 }
 
 // deletePrefixed deletes every key of b that starts with prefix.

@@ -46,7 +46,7 @@ func vectorChanges() []struct {
 		{"delete queue", &deleteQueue{recipient: id(2), counter: 8, now: 1_772_366_404}},
 		{"put chunk", &putChunk{id: id(8), expiry: 1_772_971_205, now: 1_772_366_405, tokenHash: id(9), data: []byte("chunk")}},
 		{"delete chunk", &delChunk{id: id(8), tokenHash: id(9)}},
-		{"expire", &expire{now: 1_774_180_800, envCutoff: 1_772_366_400, releasedCutoff: 1_771_588_800}},
+		{"expire", &expire{now: 1_774_180_800, envCutoff: 1_772_366_400, releasedCutoff: 1_771_588_800, idleBefore: 20_459}},
 	}
 }
 
