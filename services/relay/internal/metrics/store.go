@@ -31,10 +31,10 @@ type Store struct {
 	limits store.Limits
 	stats  func(context.Context) (store.Stats, error)
 
-	queues, envelopes, chunks, bytes, fileBytes *prometheus.Desc
-	maxQueues, maxChunks, maxBytes, statsUp     *prometheus.Desc
-	collectors                                  []prometheus.Collector
-	gaugeDescs                                  []*prometheus.Desc
+	queues, envelopes, chunks, bytes, metaBytes, fileBytes *prometheus.Desc
+	maxQueues, maxChunks, maxBytes, statsUp                *prometheus.Desc
+	collectors                                             []prometheus.Collector
+	gaugeDescs                                             []*prometheus.Desc
 }
 
 // NewStore makes a backend's metrics. stats is called at each scrape (it
@@ -77,7 +77,8 @@ func NewStore(limits store.Limits, stats func(context.Context) (store.Stats, err
 		queues:    gauge("queues", "Queues the store holds."),
 		envelopes: gauge("envelopes", "Envelopes the store holds."),
 		chunks:    gauge("chunks", "Chunks the store holds."),
-		bytes:     gauge("bytes", "Bytes of envelopes and chunks held (what max_bytes limits)."),
+		bytes:     gauge("bytes", "Bytes of envelopes and chunks held."),
+		metaBytes: gauge("meta_bytes", "Bytes charged for per-send metadata (message IDs, expiry index); max_bytes limits bytes + meta_bytes."),
 		fileBytes: gauge("file_bytes", "Size of the store's files on disk (database and write-ahead log)."),
 		maxQueues: gauge("max_queues", "The store's limit on queues (store.max_queues)."),
 		maxChunks: gauge("max_chunks", "The store's limit on chunks (store.max_chunks)."),
@@ -86,7 +87,7 @@ func NewStore(limits store.Limits, stats func(context.Context) (store.Stats, err
 	}
 	m.collectors = []prometheus.Collector{m.commitSeconds, m.commitOps, m.commitFailed,
 		m.checkpoint, m.checkpointErr, m.requests}
-	m.gaugeDescs = []*prometheus.Desc{m.queues, m.envelopes, m.chunks, m.bytes, m.fileBytes,
+	m.gaugeDescs = []*prometheus.Desc{m.queues, m.envelopes, m.chunks, m.bytes, m.metaBytes, m.fileBytes,
 		m.maxQueues, m.maxChunks, m.maxBytes, m.statsUp}
 	return m
 }
@@ -149,6 +150,7 @@ func (m *Store) Collect(ch chan<- prometheus.Metric) {
 	g(m.envelopes, float64(st.Envelopes))
 	g(m.chunks, float64(st.Chunks))
 	g(m.bytes, float64(st.Bytes))
+	g(m.metaBytes, float64(st.MetaBytes))
 	g(m.fileBytes, float64(st.FileBytes))
 }
 

@@ -76,8 +76,9 @@ type Limits struct {
 	// Per queue: envelopes held, and their bytes.
 	MaxQueueEnvelopes int64
 	MaxQueueBytes     int64
-	// Relay-wide: queues, chunks, and the bytes of envelopes and chunks
-	// together (the disk budget; the file is larger by bbolt's pages and
+	// Relay-wide: queues, chunks, and the bytes of envelopes, chunks and
+	// per-send metadata together (Stats.Bytes + Stats.MetaBytes: the disk
+	// budget; the files are larger by the pages' slack and the other
 	// indexes, see ARCHITECTURE.md).
 	MaxQueues int64
 	MaxChunks int64
@@ -182,8 +183,12 @@ type ExpireStats struct {
 // Stats are the store's counts.
 type Stats struct {
 	Queues, Envelopes, Chunks int64
-	// Bytes counts envelopes and chunks (what MaxBytes limits).
+	// Bytes counts envelopes and chunks.
 	Bytes int64
+	// MetaBytes is the fixed cost charged per stored send while its
+	// message-ID and expiry records live (the envelope TTL, even after it
+	// was acknowledged). MaxBytes limits Bytes + MetaBytes.
+	MetaBytes int64
 	// FileBytes is the size of the store's files on disk (for boltstore,
 	// the database and its write-ahead log).
 	FileBytes int64

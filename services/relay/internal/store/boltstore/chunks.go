@@ -57,7 +57,7 @@ func (p *putChunk) apply(tx *bolt.Tx, lim *store.Limits) error {
 	switch {
 	case after.chunks >= lim.MaxChunks:
 		return fmt.Errorf("%w (%d)", store.ErrTooManyChunks, lim.MaxChunks)
-	case after.bytes > lim.MaxBytes-int64(len(p.data)):
+	case after.used() > lim.MaxBytes-int64(len(p.data)):
 		return fmt.Errorf("%w (%d bytes)", store.ErrRelayFull, lim.MaxBytes)
 	}
 	if old != nil {

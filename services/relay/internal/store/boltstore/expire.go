@@ -183,6 +183,7 @@ func expireSent(tx *bolt.Tx, cutoff uint64, c *counts) (envelopes, msgIDs int, m
 		if err := sent.Delete(k); err != nil {
 			return envelopes, msgIDs, more, err
 		}
+		c.meta -= sendMetaBytes
 	}
 	return envelopes, msgIDs, more, nil
 }
@@ -208,7 +209,8 @@ func (s *Store) Stats(ctx context.Context) (store.Stats, error) {
 	var st store.Stats
 	err := s.read(ctx, func(tx *bolt.Tx) error {
 		c := readCounts(tx)
-		st = store.Stats{Queues: c.queues, Envelopes: c.envelopes, Chunks: c.chunks, Bytes: c.bytes, FileBytes: tx.Size() + s.wal.size}
+		st = store.Stats{Queues: c.queues, Envelopes: c.envelopes, Chunks: c.chunks, Bytes: c.bytes,
+			MetaBytes: c.meta, FileBytes: tx.Size() + s.wal.size}
 		return nil
 	})
 	return st, err

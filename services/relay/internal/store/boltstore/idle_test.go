@@ -63,7 +63,8 @@ func TestIdleQueueExpires(t *testing.T) {
 	if err != nil || st.IdleQueues != 1 || st.Envelopes != 2 {
 		t.Fatalf("Expire at day 46 = %+v, %v; want one idle queue with 2 envelopes", st, err)
 	}
-	if got := stats(t, s); got != (store.Stats{Queues: 1}) {
+	// The idle queue's two sends stay charged until their TTL.
+	if got := stats(t, s); got != (store.Stats{Queues: 1, MetaBytes: 2 * sendMetaBytes}) {
 		t.Fatalf("stats after idle expiry %+v, want the busy queue alone", got)
 	}
 	_, _, err = s.QueueAuth(ctx, idle.Recipient)
@@ -155,7 +156,9 @@ func TestMigrateFromLayout2(t *testing.T) {
 		queues := tx.Bucket(bucketQueues)
 		v := queues.Get(q.Recipient[:])
 		meta := tx.Bucket(bucketMeta)
+		st := meta.Get(keyStats)
 		return errors.Join(queues.Put(q.Recipient[:], append([]byte(nil), v[:queueRecordSizeV3]...)),
+			meta.Put(keyStats, append([]byte(nil), st[:statsSizeV3]...)),
 			tx.DeleteBucket(bucketActivity), meta.Delete(keyStoreID), meta.Delete(keyLogSeq),
 			meta.Put(keyVersion, []byte{2}))
 	})
@@ -175,6 +178,10 @@ func TestMigrateFromLayout2(t *testing.T) {
 	})
 	if !slices.Equal(version, []byte{formatVersion}) {
 		t.Fatalf("version %v after migration", version)
+	}
+	want := store.Stats{Queues: 1, Envelopes: 1, Bytes: store.EnvelopeSize, MetaBytes: sendMetaBytes}
+	if got := stats(t, s); got != want {
+		t.Fatalf("stats after migration %+v, want %+v (the live send charged)", got, want)
 	}
 	if !send(t, s, q, m, 'a', t0).Duplicate {
 		t.Fatal("message ID lost in the migration")

@@ -63,7 +63,7 @@ var (
 // key, with "sent". Version 3 added the write-ahead log ("store-id",
 // "log-seq"); a version-2 relay must not open a version-3 file, whose log
 // it would ignore. Version 4 added each queue's last-activity day and the
-// "queue-activity" index.
+// "queue-activity" index, and the metadata bytes to "stats".
 const (
 	formatVersion  = 4
 	oldestMigrated = 2
@@ -78,6 +78,12 @@ func migrate(tx *bolt.Tx, from byte, now uint64) error {
 		// idle sooner than QueueIdleTTL after the upgrade.
 		if err := migrateActivity(tx, now); err != nil {
 			return fmt.Errorf("boltstore: migrate to layout 4: %w", err)
+		}
+		// Charge the sends whose records live to the byte budget.
+		c := readCounts(tx)
+		c.meta = int64(tx.Bucket(bucketSent).Stats().KeyN) * sendMetaBytes
+		if err := writeCounts(tx, c); err != nil {
+			return err
 		}
 	}
 	return tx.Bucket(bucketMeta).Put(keyVersion, []byte{formatVersion})
@@ -129,7 +135,8 @@ const (
 	sentKeySize   = u64 + u64                  // stored time ‖ send number
 	sentValueSize = envKeySize + store.MessageIDSize
 	chunkHeadSize = u64 + 32 // expiry ‖ SHA-256(token)
-	statsSize     = 5 * u64  // queues ‖ envelopes ‖ chunks ‖ bytes ‖ next send number
+	statsSize     = 6 * u64  // queues ‖ envelopes ‖ chunks ‖ bytes ‖ next send number ‖ metadata bytes
+	statsSizeV3   = 5 * u64  // layout 3 and before: no metadata bytes
 	envHeadSize   = u64      // stored time before the envelope
 )
 
@@ -183,27 +190,43 @@ func decodeQueue(b []byte) (queueRecord, error) {
 	return q, nil
 }
 
+// sendMetaBytes is what one stored send costs the relay's byte budget
+// beyond its envelope, for as long as its "sent" entry lives (the envelope
+// TTL, even after an ack or the queue's deletion): the message-ID record
+// (48 B key, 8 B value) and the "sent" entry (16 B key, 56 B value), with
+// bbolt's 16-byte leaf element header each. Page slack and branch pages
+// are not counted: the budget stays a budget of data.
+const sendMetaBytes = idSz + store.MessageIDSize + u64 + sentKeySize + sentValueSize + 2*16 // 160
+
 // counts is the meta/"stats" value, kept in the same transaction as every
-// change it counts. sends is the next send number of the "sent" index.
-type counts struct{ queues, envelopes, chunks, bytes, sends int64 }
+// change it counts. sends is the next send number of the "sent" index;
+// meta is sendMetaBytes per "sent" entry.
+type counts struct{ queues, envelopes, chunks, bytes, sends, meta int64 }
+
+// used is what counts against MaxBytes.
+func (c counts) used() int64 { return c.bytes + c.meta }
 
 func readCounts(tx *bolt.Tx) counts {
 	b := tx.Bucket(bucketMeta).Get(keyStats)
-	if len(b) != statsSize {
+	if len(b) != statsSize && len(b) != statsSizeV3 {
 		return counts{}
 	}
-	return counts{
+	c := counts{
 		queues:    int64(binary.BigEndian.Uint64(b)),
 		envelopes: int64(binary.BigEndian.Uint64(b[u64:])),
 		chunks:    int64(binary.BigEndian.Uint64(b[2*u64:])),
 		bytes:     int64(binary.BigEndian.Uint64(b[3*u64:])),
 		sends:     int64(binary.BigEndian.Uint64(b[4*u64:])),
 	}
+	if len(b) == statsSize {
+		c.meta = int64(binary.BigEndian.Uint64(b[5*u64:]))
+	}
+	return c
 }
 
 func writeCounts(tx *bolt.Tx, c counts) error {
 	b := make([]byte, 0, statsSize)
-	for _, v := range [...]int64{c.queues, c.envelopes, c.chunks, c.bytes, c.sends} {
+	for _, v := range [...]int64{c.queues, c.envelopes, c.chunks, c.bytes, c.sends, c.meta} {
 		b = binary.BigEndian.AppendUint64(b, uint64(v))
 	}
 	return tx.Bucket(bucketMeta).Put(keyStats, b)

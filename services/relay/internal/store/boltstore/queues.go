@@ -131,7 +131,7 @@ func storeEnvelope(tx *bolt.Tx, lim *store.Limits, recipient store.QueueID, msg 
 		return fmt.Errorf("%w: it holds %d envelopes, its maximum", store.ErrQueueFull, rec.count)
 	case rec.bytes+size > uint64(lim.MaxQueueBytes):
 		return fmt.Errorf("%w: %d more bytes would pass its maximum of %d", store.ErrQueueFull, size, lim.MaxQueueBytes)
-	case c.bytes > lim.MaxBytes-int64(size):
+	case c.used() > lim.MaxBytes-int64(size)-sendMetaBytes:
 		return fmt.Errorf("%w (%d bytes)", store.ErrRelayFull, lim.MaxBytes)
 	}
 	key := cat(recipient[:], be64(rec.nextSeq))
@@ -145,6 +145,7 @@ func storeEnvelope(tx *bolt.Tx, lim *store.Limits, recipient store.QueueID, msg 
 	c.envelopes++
 	c.bytes += int64(size)
 	c.sends++
+	c.meta += sendMetaBytes
 	sent := tx.Bucket(bucketSent)
 	sent.FillPercent = sentFillPercent
 	return errors.Join(

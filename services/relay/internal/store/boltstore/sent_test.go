@@ -90,7 +90,7 @@ func TestExpireAfterAckAndDelete(t *testing.T) {
 	if res := send(t, s, q, deleted, 'x', later); !res.Duplicate {
 		t.Fatal("the new queue's message ID was expired with the old queue's entry")
 	}
-	if got := stats(t, s); got != (store.Stats{Queues: 1, Envelopes: 1, Bytes: store.EnvelopeSize}) {
+	if got := stats(t, s); got != (store.Stats{Queues: 1, Envelopes: 1, Bytes: store.EnvelopeSize, MetaBytes: sendMetaBytes}) {
 		t.Fatalf("stats %+v", got)
 	}
 	if _, fills := fetchSeqs(t, s, q, 1, 2); string(fills) != "n" {
