@@ -120,7 +120,9 @@ max_chunk_ttl = %s
 max_queue_envelopes = %d
 max_queue_bytes = %d
 # For the whole relay: queues, chunks, and the bytes of envelopes and
-# chunks together (the disk budget; the file is larger by its indexes).
+# chunks together, plus 160 B per send for its message-ID and expiry
+# records while they live (the disk budget; the files are larger by their
+# pages' slack and indexes).
 max_queues = %d
 max_chunks = %d
 max_bytes = %d

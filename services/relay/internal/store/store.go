@@ -59,6 +59,10 @@ const (
 	// for one must outlive it) and beyond the envelope TTL (an owner
 	// offline for less than that still finds its mail).
 	DefaultQueueIdleTTL = 45 * 24 * time.Hour
+	// SendMetaBytes is the fixed cost of one stored send's message-ID and
+	// expiry records, charged to MaxBytes while they live (Stats.MetaBytes).
+	SendMetaBytes = 160
+
 	// MinQueueIdleTTL: a relay's QueueIdleTTL must be above it, and above
 	// its EnvelopeTTL. It is the longest an invitation, and so the queue
 	// it names, is valid (invite.MaxTTL, checked by a test; not imported,

@@ -190,13 +190,14 @@ func decodeQueue(b []byte) (queueRecord, error) {
 	return q, nil
 }
 
-// sendMetaBytes is what one stored send costs the relay's byte budget
-// beyond its envelope, for as long as its "sent" entry lives (the envelope
-// TTL, even after an ack or the queue's deletion): the message-ID record
-// (48 B key, 8 B value) and the "sent" entry (16 B key, 56 B value), with
-// bbolt's 16-byte leaf element header each. Page slack and branch pages
-// are not counted: the budget stays a budget of data.
-const sendMetaBytes = idSz + store.MessageIDSize + u64 + sentKeySize + sentValueSize + 2*16 // 160
+// sendMetaBytes is store.SendMetaBytes: what one stored send costs the
+// relay's byte budget beyond its envelope, for as long as its "sent" entry
+// lives (the envelope TTL, even after an ack or the queue's deletion). It
+// is the message-ID record (48 B key, 8 B value) and the "sent" entry
+// (16 B key, 56 B value), with bbolt's 16-byte leaf element header each;
+// TestSendMetaBytes checks the sum. Page slack and branch pages are not
+// counted: the budget stays a budget of data.
+const sendMetaBytes = store.SendMetaBytes
 
 // counts is the meta/"stats" value, kept in the same transaction as every
 // change it counts. sends is the next send number of the "sent" index;

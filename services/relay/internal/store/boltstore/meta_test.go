@@ -103,3 +103,11 @@ func TestRelayFullCountsMetadata(t *testing.T) {
 		t.Fatalf("chunk after the metadata expired: %v", err)
 	}
 }
+
+// TestSendMetaBytes: the charge is what the records take, as documented.
+func TestSendMetaBytes(t *testing.T) {
+	const elementHeader = 16 // bbolt's leafPageElementSize
+	if got := msgKeySize + u64 + sentKeySize + sentValueSize + 2*elementHeader; got != sendMetaBytes {
+		t.Fatalf("records take %d bytes, the charge is %d", got, sendMetaBytes)
+	}
+}
