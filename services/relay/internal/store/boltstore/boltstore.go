@@ -110,6 +110,9 @@ type Options struct {
 	Now func() time.Time
 }
 
+// initialMmap is bbolt's first mapping of the file (address space only).
+const initialMmap = 1 << 30
+
 // maxBatch bounds one batch, so one sync never grows without end.
 const maxBatch = 1024
 
@@ -188,6 +191,10 @@ func Open(path string, opts Options) (*Store, error) {
 		Timeout:        opts.LockTimeout,
 		NoFreelistSync: true,
 		FreelistType:   bolt.FreelistMapType,
+		// Map 1 GiB of address space from the start (not of disk: the file
+		// grows as it needs), so checkpoints on a growing file do not
+		// remap it, which waits for every reader, each time it doubles.
+		InitialMmapSize: initialMmap,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
