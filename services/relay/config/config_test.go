@@ -120,7 +120,7 @@ func TestLoadFile(t *testing.T) {
 func TestStoreAndLimitsSections(t *testing.T) {
 	tmpl := Template(Defaults())
 	for _, line := range []string{
-		"[store]", "envelope_ttl = \"504h0m0s\"", "max_queue_bytes = 15360000", "max_bytes = 53687091200",
+		"[store]", "envelope_ttl = \"504h0m0s\"", "max_queue_bytes = 15360000", "max_bytes = 53687091200", "queue_idle_ttl = \"1080h0m0s\"",
 		"[limits]", "creates_per_second = 50.0", "sends_per_second = 2000.0", "burst = \"10s\"",
 	} {
 		if !strings.Contains(tmpl, "\n"+line+"\n") {
@@ -131,6 +131,7 @@ func TestStoreAndLimitsSections(t *testing.T) {
 	c.Store = Store{
 		EnvelopeTTL: Duration{7 * 24 * time.Hour}, MaxChunkTTL: Duration{48 * time.Hour},
 		MaxQueueEnvelopes: 10, MaxQueueBytes: 200_000, MaxQueues: 5000, MaxChunks: 70, MaxBytes: 1 << 30,
+		QueueIdleTTL: Duration{60 * 24 * time.Hour},
 	}
 	c.Limits = Limits{CreatesPerSecond: 0.5, SendsPerSecond: 120, ChunksPerSecond: 7.25, Burst: Duration{4 * time.Second}}
 	got, err := Load([]byte(Template(c)))
@@ -142,7 +143,8 @@ func TestStoreAndLimitsSections(t *testing.T) {
 	}
 	sl := got.Store.StoreLimits()
 	if sl.EnvelopeTTL != 7*24*time.Hour || sl.MaxChunkTTL != 48*time.Hour || sl.MaxQueueEnvelopes != 10 ||
-		sl.MaxQueueBytes != 200_000 || sl.MaxQueues != 5000 || sl.MaxChunks != 70 || sl.MaxBytes != 1<<30 {
+		sl.MaxQueueBytes != 200_000 || sl.MaxQueues != 5000 || sl.MaxChunks != 70 || sl.MaxBytes != 1<<30 ||
+		sl.QueueIdleTTL != 60*24*time.Hour {
 		t.Fatalf("store limits %+v", sl)
 	}
 	el := got.Limits.ExitLimits()
@@ -169,6 +171,7 @@ func TestStoreAndLimitsInvalid(t *testing.T) {
 		"store.max_queues":          "[store]\nmax_queues = -1\n",
 		"store.max_chunks":          "[store]\nmax_chunks = 0\n",
 		"store.max_bytes":           "[store]\nmax_bytes = 1000\n",
+		"store.queue_idle_ttl":      "[store]\nqueue_idle_ttl = \"0s\"\n",
 		"limits.creates_per_second": "[limits]\ncreates_per_second = 0.0\n",
 		"limits.sends_per_second":   "[limits]\nsends_per_second = nan\n",
 		"limits.chunks_per_second":  "[limits]\nchunks_per_second = inf\n",
@@ -178,6 +181,20 @@ func TestStoreAndLimitsInvalid(t *testing.T) {
 		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), key) {
 			t.Errorf("%s: got %v, want ErrInvalid naming it", key, err)
 		}
+	}
+	// The idle TTL must be above the invitation lifetime, and above the
+	// envelope TTL, with messages that say which.
+	for in, why := range map[string]string{
+		"[store]\nqueue_idle_ttl = \"720h\"\n":                          "longest an invitation",
+		"[store]\nqueue_idle_ttl = \"800h\"\nenvelope_ttl = \"900h\"\n": "envelope_ttl",
+	} {
+		_, err := Load([]byte(in))
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "store.queue_idle_ttl") || !strings.Contains(err.Error(), why) {
+			t.Errorf("%q: got %v, want ErrInvalid about %s", in, err, why)
+		}
+	}
+	if c, err := Load([]byte("[store]\nqueue_idle_ttl = \"721h\"\n")); err != nil || c.Store.QueueIdleTTL.Duration != 721*time.Hour {
+		t.Errorf("idle TTL just above the invitation lifetime: %+v, %v", c.Store, err)
 	}
 	// A rate too low to let one request through per burst.
 	_, err := Load([]byte("[limits]\ncreates_per_second = 0.05\nburst = \"10s\"\n"))

@@ -21,6 +21,7 @@ type Store struct {
 	MaxQueues         int64    `toml:"max_queues"`
 	MaxChunks         int64    `toml:"max_chunks"`
 	MaxBytes          int64    `toml:"max_bytes"`
+	QueueIdleTTL      Duration `toml:"queue_idle_ttl"`
 }
 
 // Limits is the [limits] section: the exit's relay-wide rate limits
@@ -46,6 +47,7 @@ func defaultStore() Store {
 		MaxQueues:         store.DefaultMaxQueues,
 		MaxChunks:         store.DefaultMaxChunks,
 		MaxBytes:          store.DefaultMaxBytes,
+		QueueIdleTTL:      Duration{store.DefaultQueueIdleTTL},
 	}
 }
 
@@ -63,6 +65,7 @@ func (s Store) StoreLimits() store.Limits {
 	return store.Limits{
 		EnvelopeTTL:       s.EnvelopeTTL.Duration,
 		MaxChunkTTL:       s.MaxChunkTTL.Duration,
+		QueueIdleTTL:      s.QueueIdleTTL.Duration,
 		MaxQueueEnvelopes: s.MaxQueueEnvelopes,
 		MaxQueueBytes:     s.MaxQueueBytes,
 		MaxQueues:         s.MaxQueues,
@@ -88,6 +91,16 @@ func (c *Config) validateStore(bad func(string, string, ...any)) {
 	}
 	if s.MaxChunkTTL.Duration < minTTL {
 		bad("store.max_chunk_ttl", "%v is under %v", s.MaxChunkTTL, minTTL)
+	}
+	// A queue named in an invitation must outlive the invitation, and an
+	// owner away for less than the envelope TTL must still find its mail.
+	switch idle := s.QueueIdleTTL.Duration; {
+	case idle <= store.MinQueueIdleTTL:
+		bad("store.queue_idle_ttl", "%v is not above %v, the longest an invitation (and the queue it names) is valid",
+			s.QueueIdleTTL, Duration{store.MinQueueIdleTTL})
+	case idle <= s.EnvelopeTTL.Duration:
+		bad("store.queue_idle_ttl", "%v is not above envelope_ttl (%v): a queue would be deleted while its envelopes are kept",
+			s.QueueIdleTTL, s.EnvelopeTTL)
 	}
 	atLeast := func(key string, v, least int64, what string) {
 		if v < least {

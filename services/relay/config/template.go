@@ -23,6 +23,7 @@ func Template(c Config) string {
 		strconv.Quote(c.Directory.DescriptorLifetime.String()), strconv.Quote(c.Directory.RefreshInterval.String()),
 		strconv.Quote(c.Store.EnvelopeTTL.String()), strconv.Quote(c.Store.MaxChunkTTL.String()),
 		c.Store.MaxQueueEnvelopes, c.Store.MaxQueueBytes, c.Store.MaxQueues, c.Store.MaxChunks, c.Store.MaxBytes,
+		strconv.Quote(c.Store.QueueIdleTTL.String()),
 		tomlFloat(c.Limits.CreatesPerSecond), tomlFloat(c.Limits.SendsPerSecond), tomlFloat(c.Limits.ChunksPerSecond),
 		strconv.Quote(c.Limits.Burst.String()),
 		strconv.Quote(c.Log.Level), strconv.Quote(c.Log.Format),
@@ -119,10 +120,19 @@ max_chunk_ttl = %s
 max_queue_envelopes = %d
 max_queue_bytes = %d
 # For the whole relay: queues, chunks, and the bytes of envelopes and
-# chunks together (the disk budget; the file is larger by its indexes).
+# chunks together, plus 160 B per send for its message-ID and expiry
+# records while they live (the disk budget; the files are larger by their
+# pages' slack and indexes).
 max_queues = %d
 max_chunks = %d
 max_bytes = %d
+# A queue whose owner neither fetched from it nor acknowledged anything
+# for this long is deleted with its envelopes (anyone can create queues,
+# so abandoned ones must not fill the relay for ever). It must be above
+# 720h, the longest an invitation and the queue it names are valid, and
+# above envelope_ttl, so an owner away for less still finds its mail.
+# Counted in whole days.
+queue_idle_ttl = %s
 
 [limits]
 # Requests per second the exit accepts, for the whole relay (creating a

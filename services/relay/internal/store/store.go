@@ -53,6 +53,21 @@ const (
 	DefaultMaxQueues         = 1_000_000
 	DefaultMaxChunks         = 1_000_000
 	DefaultMaxBytes          = 50 << 30 // 50 GiB of envelopes and chunks
+
+	// DefaultQueueIdleTTL is how long a queue lives without its owner:
+	// 45 days, beyond the longest an invitation is valid (a queue made
+	// for one must outlive it) and beyond the envelope TTL (an owner
+	// offline for less than that still finds its mail).
+	DefaultQueueIdleTTL = 45 * 24 * time.Hour
+	// SendMetaBytes is the fixed cost of one stored send's message-ID and
+	// expiry records, charged to MaxBytes while they live (Stats.MetaBytes).
+	SendMetaBytes = 160
+
+	// MinQueueIdleTTL: a relay's QueueIdleTTL must be above it, and above
+	// its EnvelopeTTL. It is the longest an invitation, and so the queue
+	// it names, is valid (invite.MaxTTL, checked by a test; not imported,
+	// to keep the client core out of the relay's store).
+	MinQueueIdleTTL = 30 * 24 * time.Hour
 )
 
 // Limits are a relay's quotas. A zero field takes its default.
@@ -65,12 +80,17 @@ type Limits struct {
 	// Per queue: envelopes held, and their bytes.
 	MaxQueueEnvelopes int64
 	MaxQueueBytes     int64
-	// Relay-wide: queues, chunks, and the bytes of envelopes and chunks
-	// together (the disk budget; the file is larger by bbolt's pages and
+	// Relay-wide: queues, chunks, and the bytes of envelopes, chunks and
+	// per-send metadata together (Stats.Bytes + Stats.MetaBytes: the disk
+	// budget; the files are larger by the pages' slack and the other
 	// indexes, see ARCHITECTURE.md).
 	MaxQueues int64
 	MaxChunks int64
 	MaxBytes  int64
+	// QueueIdleTTL is how long a queue is kept after its owner's last
+	// operation (its creation, a fetch or an ack); then Expire deletes it
+	// with its envelopes.
+	QueueIdleTTL time.Duration
 }
 
 // WithDefaults returns l with every zero field set to its default.
@@ -85,6 +105,9 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.MaxChunkTTL == 0 {
 		l.MaxChunkTTL = DefaultMaxChunkTTL
+	}
+	if l.QueueIdleTTL == 0 {
+		l.QueueIdleTTL = DefaultQueueIdleTTL
 	}
 	def(&l.MaxQueueEnvelopes, DefaultMaxQueueEnvelopes)
 	def(&l.MaxQueueBytes, DefaultMaxQueueBytes)
@@ -154,6 +177,9 @@ type Envelope struct {
 // ExpireStats counts what one Expire removed.
 type ExpireStats struct {
 	Envelopes, Chunks, MessageIDs int
+	// IdleQueues counts the queues deleted because their owner was away
+	// for QueueIdleTTL (their envelopes count in Envelopes).
+	IdleQueues int
 	// More is true when Expire stopped at its per-call bound; call again.
 	More bool
 }
@@ -161,9 +187,14 @@ type ExpireStats struct {
 // Stats are the store's counts.
 type Stats struct {
 	Queues, Envelopes, Chunks int64
-	// Bytes counts envelopes and chunks (what MaxBytes limits).
+	// Bytes counts envelopes and chunks.
 	Bytes int64
-	// FileBytes is the size of the database file.
+	// MetaBytes is the fixed cost charged per stored send while its
+	// message-ID and expiry records live (the envelope TTL, even after it
+	// was acknowledged). MaxBytes limits Bytes + MetaBytes.
+	MetaBytes int64
+	// FileBytes is the size of the store's files on disk (for boltstore,
+	// the database and its write-ahead log).
 	FileBytes int64
 }
 
@@ -206,7 +237,8 @@ type Store interface {
 	DeleteChunk(ctx context.Context, id ChunkID, token [32]byte) error
 
 	// Expire removes envelopes and message-ID records older than the
-	// envelope TTL and chunks past their TTL.
+	// envelope TTL, chunks past their TTL, and queues idle for the queue
+	// idle TTL.
 	Expire(ctx context.Context, now time.Time) (ExpireStats, error)
 	// Stats returns the current counts.
 	Stats(ctx context.Context) (Stats, error)

@@ -28,47 +28,56 @@ func (s *Store) PutChunk(ctx context.Context, id store.ChunkID, data []byte, ttl
 		return fmt.Errorf("%w (%v)", store.ErrBadTTL, ttl)
 	}
 	ttl = min(ttl, s.limits.MaxChunkTTL)
-	expiry := unix(now.Add(ttl))
-	return s.submit(ctx, func(tx *bolt.Tx) error {
-		chunks := tx.Bucket(bucketChunks)
-		c := readCounts(tx)
-		old := chunks.Get(id[:])
-		if old != nil && binary.BigEndian.Uint64(old) > unix(now) {
-			return fmt.Errorf("%w: a chunk with this ID is stored", store.ErrExists)
+	return s.change(ctx, &putChunk{id: id, expiry: unix(now.Add(ttl)), now: unix(now),
+		tokenHash: deleteTokenHash, data: bytes.Clone(data)}, nil)
+}
+
+type putChunk struct {
+	id          store.ChunkID
+	expiry, now uint64
+	tokenHash   [32]byte
+	data        []byte
+}
+
+func (p *putChunk) apply(tx *bolt.Tx, lim *store.Limits) error {
+	chunks := tx.Bucket(bucketChunks)
+	c := readCounts(tx)
+	old := chunks.Get(p.id[:])
+	if old != nil && binary.BigEndian.Uint64(old) > p.now {
+		return fmt.Errorf("%w: a chunk with this ID is stored", store.ErrExists)
+	}
+	// Check the quotas on the counts as they will be once an expired
+	// chunk with this ID is gone, before anything is written: a refusal
+	// must leave the store as it was.
+	after := c
+	if old != nil {
+		after.chunks--
+		after.bytes -= int64(len(old) - chunkHeadSize)
+	}
+	switch {
+	case after.chunks >= lim.MaxChunks:
+		return fmt.Errorf("%w (%d)", store.ErrTooManyChunks, lim.MaxChunks)
+	case after.used() > lim.MaxBytes-int64(len(p.data)):
+		return fmt.Errorf("%w (%d bytes)", store.ErrRelayFull, lim.MaxBytes)
+	}
+	if old != nil {
+		if err := deleteChunk(tx, p.id, old, &c); err != nil {
+			return err
 		}
-		// Check the quotas on the counts as they will be once an expired
-		// chunk with this ID is gone, before anything is written: a refusal
-		// must leave the store as it was.
-		after := c
-		if old != nil {
-			after.chunks--
-			after.bytes -= int64(len(old) - chunkHeadSize)
-		}
-		switch {
-		case after.chunks >= s.limits.MaxChunks:
-			return fmt.Errorf("%w (%d)", store.ErrTooManyChunks, s.limits.MaxChunks)
-		case after.bytes+int64(len(data)) > s.limits.MaxBytes:
-			return fmt.Errorf("%w (%d bytes)", store.ErrRelayFull, s.limits.MaxBytes)
-		}
-		if old != nil {
-			if err := deleteChunk(tx, id, old, &c); err != nil {
-				return err
-			}
-		}
-		c.chunks++
-		c.bytes += int64(len(data))
-		return errors.Join(
-			chunks.Put(id[:], cat(be64(expiry), deleteTokenHash[:], data)),
-			tx.Bucket(bucketChunkExp).Put(cat(be64(expiry), id[:]), nil),
-			writeCounts(tx, c))
-	}, nil)
+	}
+	c.chunks++
+	c.bytes += int64(len(p.data))
+	return errors.Join(
+		chunks.Put(p.id[:], cat(be64(p.expiry), p.tokenHash[:], p.data)),
+		tx.Bucket(bucketChunkExp).Put(cat(be64(p.expiry), p.id[:]), nil),
+		writeCounts(tx, c))
 }
 
 // GetChunk returns a copy of the chunk, or ErrNoChunk if it is not there
 // or has expired.
 func (s *Store) GetChunk(ctx context.Context, id store.ChunkID, now time.Time) ([]byte, error) {
 	var out []byte
-	err := s.view(ctx, func(tx *bolt.Tx) error {
+	err := s.read(ctx, func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketChunks).Get(id[:])
 		if v == nil || binary.BigEndian.Uint64(v) <= unix(now) {
 			return store.ErrNoChunk
@@ -80,26 +89,33 @@ func (s *Store) GetChunk(ctx context.Context, id store.ChunkID, now time.Time) (
 }
 
 // DeleteChunk deletes the chunk if SHA-256(token) equals the hash given
-// at PutChunk, compared in constant time.
+// at PutChunk, compared in constant time. Only the hash is logged.
 func (s *Store) DeleteChunk(ctx context.Context, id store.ChunkID, token [32]byte) error {
 	h := sha256.Sum256(token[:])
 	clear(token[:])
-	return s.submit(ctx, func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketChunks).Get(id[:])
-		if v == nil {
-			return store.ErrNoChunk
-		}
-		// pkg/internal/secret is not importable from services/; this is the
-		// same constant-time comparison it wraps.
-		if subtle.ConstantTimeCompare(h[:], v[u64:chunkHeadSize]) != 1 {
-			return store.ErrBadToken
-		}
-		c := readCounts(tx)
-		if err := deleteChunk(tx, id, v, &c); err != nil {
-			return err
-		}
-		return writeCounts(tx, c)
-	}, nil)
+	return s.change(ctx, &delChunk{id: id, tokenHash: h}, nil)
+}
+
+type delChunk struct {
+	id        store.ChunkID
+	tokenHash [32]byte
+}
+
+func (d *delChunk) apply(tx *bolt.Tx, _ *store.Limits) error {
+	v := tx.Bucket(bucketChunks).Get(d.id[:])
+	if v == nil {
+		return store.ErrNoChunk
+	}
+	// pkg/internal/secret is not importable from services/; this is the
+	// same constant-time comparison it wraps.
+	if subtle.ConstantTimeCompare(d.tokenHash[:], v[u64:chunkHeadSize]) != 1 {
+		return store.ErrBadToken
+	}
+	c := readCounts(tx)
+	if err := deleteChunk(tx, d.id, v, &c); err != nil {
+		return err
+	}
+	return writeCounts(tx, c)
 }
 
 // deleteChunk removes a chunk whose stored value is v and its expiry

@@ -166,35 +166,88 @@ func TestOpenRefusesOtherVersion(t *testing.T) {
 	}
 }
 
-// TestBatchIsolatesFailedOp runs one batch by hand: a refused op and an op
-// that fails after writing must not take the others' writes with them.
-func TestBatchIsolatesFailedOp(t *testing.T) {
-	s := openTemp(t, store.Limits{})
-	put := func(key string, ret error) *op {
-		return &op{err: make(chan error, 1), fn: func(tx *bolt.Tx) error {
-			if err := tx.Bucket(bucketMeta).Put([]byte(key), []byte{1}); err != nil {
-				return err
-			}
-			return ret
-		}}
+// failingChange writes into meta, then fails as bbolt might.
+type failingChange struct{ err error }
+
+func (failingChange) kind() recordKind              { return 0 }
+func (failingChange) appendPayload(b []byte) []byte { panic("a failed change is never logged") }
+func (f failingChange) apply(tx *bolt.Tx, _ *store.Limits) error {
+	if err := tx.Bucket(bucketMeta).Put([]byte("b"), []byte{1}); err != nil {
+		return err
 	}
+	return f.err
+}
+
+// refusingChange is refused without writing.
+type refusingChange struct{}
+
+func (refusingChange) kind() recordKind              { return 0 }
+func (refusingChange) appendPayload(b []byte) []byte { panic("a refused change is never logged") }
+func (refusingChange) apply(*bolt.Tx, *store.Limits) error {
+	return store.ErrQueueFull
+}
+
+// inOneBatch submits ops so that the writer takes them as one batch: it
+// holds the writer in a read until all are queued.
+func inOneBatch(t *testing.T, s *Store, ops ...*op) {
+	t.Helper()
+	hold, held := make(chan struct{}), make(chan struct{})
+	go s.read(ctx, func(*bolt.Tx) error {
+		close(held)
+		<-hold
+		return nil
+	})
+	<-held
+	for _, o := range ops {
+		o.err = make(chan error, 1)
+		s.ops <- o
+	}
+	close(hold)
+}
+
+// TestBatchIsolatesFailedOp runs one batch: a refused op and an op that
+// fails after writing must not take the others' writes with them, nor
+// leave their own, before or after a replay.
+func TestBatchIsolatesFailedOp(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "relay.db")
+	s := openAt(t, path, store.Limits{})
+	before := mkQueue(t, s, false) // logged earlier: the rebuild must keep it
+	qa, qc := store.NewQueue{Recipient: randID(), Sender: randID()}, store.NewQueue{Recipient: randID(), Sender: randID()}
 	boom := errors.New("boom")
-	refuse := &op{err: make(chan error, 1), fn: func(*bolt.Tx) error { return store.ErrQueueFull }}
-	batch := []*op{put("a", nil), put("b", boom), refuse, put("c", nil)}
-	s.commit(batch)
+	batch := []*op{
+		{change: &createQueue{recipient: qa.Recipient, sender: qa.Sender, now: unix(t0)}},
+		{change: failingChange{boom}},
+		{change: refusingChange{}},
+		{change: &createQueue{recipient: qc.Recipient, sender: qc.Sender, now: unix(t0)}},
+	}
+	inOneBatch(t, s, batch...)
 	for i, want := range []error{nil, boom, store.ErrQueueFull, nil} {
 		if got := <-batch[i].err; !errors.Is(got, want) {
 			t.Errorf("op %d: %v, want %v", i, got, want)
 		}
 	}
-	s.db.View(func(tx *bolt.Tx) error {
-		m := tx.Bucket(bucketMeta)
-		if m.Get([]byte("a")) == nil || m.Get([]byte("c")) == nil || m.Get([]byte("b")) != nil {
-			t.Errorf("after the batch: a=%x b=%x c=%x, want a and c only",
-				m.Get([]byte("a")), m.Get([]byte("b")), m.Get([]byte("c")))
+	check := func(s *Store, when string) {
+		t.Helper()
+		err := s.read(ctx, func(tx *bolt.Tx) error {
+			q := tx.Bucket(bucketQueues)
+			if q.Get(before.Recipient[:]) == nil || q.Get(qa.Recipient[:]) == nil || q.Get(qc.Recipient[:]) == nil {
+				t.Errorf("%s: a queue is missing", when)
+			}
+			if v := tx.Bucket(bucketMeta).Get([]byte("b")); v != nil {
+				t.Errorf("%s: the failed op's write is there", when)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		return nil
-	})
+		if st := stats(t, s); st.Queues != 3 {
+			t.Errorf("%s: %d queues, want 3", when, st.Queues)
+		}
+	}
+	check(s, "after the batch")
+	s2 := crashCopy(t, s)
+	check(s2, "after a crash and replay")
 }
 
 func TestBackupWhileSending(t *testing.T) {

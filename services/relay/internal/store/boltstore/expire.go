@@ -23,36 +23,85 @@ const expireBatch = 4096
 // Expire removes envelopes and message-ID records stored at least
 // EnvelopeTTL before now, and chunks whose expiry is not after now.
 func (s *Store) Expire(ctx context.Context, now time.Time) (store.ExpireStats, error) {
-	var st store.ExpireStats
-	cutoff := uint64(0)
-	if n, ttl := unix(now), uint64(s.limits.EnvelopeTTL/time.Second); n > ttl {
-		cutoff = n - ttl
+	c := &expire{now: unix(now), envCutoff: cutoff(now, s.limits.EnvelopeTTL),
+		releasedCutoff: cutoff(now, ReleasedSenderTTL), idleBefore: dayOf(cutoff(now, s.limits.QueueIdleTTL))}
+	if err := s.change(ctx, c, nil); err != nil {
+		return store.ExpireStats{}, err
 	}
-	err := s.submit(ctx, func(tx *bolt.Tx) error {
-		st = store.ExpireStats{}
-		c := readCounts(tx)
-		var moreSent, moreChunks bool
-		var errSent, errChunks error
-		st.Envelopes, st.MessageIDs, moreSent, errSent = expireSent(tx, cutoff, &c)
-		st.Chunks, moreChunks, errChunks = expireChunks(tx, unix(now), &c)
-		moreReleased, errReleased := expireReleased(tx, now)
-		st.More = moreSent || moreChunks || moreReleased
-		return errors.Join(errSent, errChunks, errReleased, writeCounts(tx, c))
-	}, nil)
-	return st, err
+	return c.stats, nil
+}
+
+// cutoff is the Unix time ttl before now, 0 if that is before 1970.
+func cutoff(now time.Time, ttl time.Duration) uint64 {
+	if n, t := unix(now), uint64(ttl/time.Second); n > t {
+		return n - t
+	}
+	return 0
+}
+
+// expire carries its cutoffs, not the TTLs: a replay after the operator
+// changed a TTL removes what the first run removed.
+//
+// idleBefore is a day: a queue whose owner was last active on an earlier
+// day is deleted. Every operation of that day is then at least
+// QueueIdleTTL old (and at most a day more).
+type expire struct {
+	now, envCutoff, releasedCutoff, idleBefore uint64
+
+	stats store.ExpireStats // result
+}
+
+func (e *expire) apply(tx *bolt.Tx, _ *store.Limits) error {
+	e.stats = store.ExpireStats{}
+	c := readCounts(tx)
+	var moreSent, moreChunks bool
+	var errSent, errChunks error
+	e.stats.Envelopes, e.stats.MessageIDs, moreSent, errSent = expireSent(tx, e.envCutoff, &c)
+	e.stats.Chunks, moreChunks, errChunks = expireChunks(tx, e.now, &c)
+	idle, idleEnvs, moreIdle, errIdle := expireIdle(tx, e.idleBefore, e.now, &c)
+	e.stats.IdleQueues = idle
+	e.stats.Envelopes += idleEnvs
+	moreReleased, errReleased := expireReleased(tx, e.releasedCutoff)
+	e.stats.More = moreSent || moreChunks || moreIdle || moreReleased
+	return errors.Join(errSent, errChunks, errIdle, errReleased, writeCounts(tx, c))
+}
+
+// expireIdle deletes the queues whose owner was last active before day
+// idleBefore, as DeleteQueue would at now: their envelopes and message-ID
+// records go, the recipient ID is free, the sender ID stays taken for
+// ReleasedSenderTTL. It returns the queues and envelopes it removed.
+func expireIdle(tx *bolt.Tx, idleBefore, now uint64, c *counts) (queues, envelopes int, more bool, err error) {
+	if idleBefore == 0 {
+		return 0, 0, false, nil
+	}
+	idx := tx.Bucket(bucketActivity)
+	keys, more := dueKeys(idx, idleBefore-1)
+	for _, k := range keys {
+		var rid store.QueueID
+		copy(rid[:], k[u64:])
+		rec, err := getQueue(tx, rid)
+		if err == nil && rec.activeDay == binary.BigEndian.Uint64(k) {
+			if err := removeQueue(tx, rid, rec, now, c); err != nil {
+				return queues, envelopes, more, err
+			}
+			queues++
+			envelopes += int(rec.count)
+			continue
+		}
+		// No such queue, or it moved on: a stale entry.
+		if err := idx.Delete(k); err != nil {
+			return queues, envelopes, more, err
+		}
+	}
+	return queues, envelopes, more, nil
 }
 
 // ReleasedSenderTTL is how long a deleted queue's sender ID stays taken:
 // the longest an invitation, which carries one, is valid.
 const ReleasedSenderTTL = 30 * 24 * time.Hour
 
-// expireReleased frees the sender IDs released more than
-// ReleasedSenderTTL before now.
-func expireReleased(tx *bolt.Tx, now time.Time) (more bool, err error) {
-	cutoff := uint64(0)
-	if n, ttl := unix(now), uint64(ReleasedSenderTTL/time.Second); n > ttl {
-		cutoff = n - ttl
-	}
+// expireReleased frees the sender IDs released at or before cutoff.
+func expireReleased(tx *bolt.Tx, cutoff uint64) (more bool, err error) {
 	idx, ids := tx.Bucket(bucketReleasedTimes), tx.Bucket(bucketReleased)
 	keys, more := dueKeys(idx, cutoff)
 	for _, k := range keys {
@@ -134,6 +183,7 @@ func expireSent(tx *bolt.Tx, cutoff uint64, c *counts) (envelopes, msgIDs int, m
 		if err := sent.Delete(k); err != nil {
 			return envelopes, msgIDs, more, err
 		}
+		c.meta -= sendMetaBytes
 	}
 	return envelopes, msgIDs, more, nil
 }
@@ -153,21 +203,26 @@ func expireEnvelope(tx *bolt.Tx, key []byte, size uint64, c *counts) error {
 	return errors.Join(tx.Bucket(bucketEnvelopes).Delete(key), queues.Put(key[:idSz], rec.encode()))
 }
 
-// Stats returns the store's counts and file size.
+// Stats returns the store's counts, and the size of its files: bbolt's
+// (as of the last checkpoint) and the log's, which holds the rest.
 func (s *Store) Stats(ctx context.Context) (store.Stats, error) {
 	var st store.Stats
-	err := s.view(ctx, func(tx *bolt.Tx) error {
+	err := s.read(ctx, func(tx *bolt.Tx) error {
 		c := readCounts(tx)
-		st = store.Stats{Queues: c.queues, Envelopes: c.envelopes, Chunks: c.chunks, Bytes: c.bytes, FileBytes: tx.Size()}
+		st = store.Stats{Queues: c.queues, Envelopes: c.envelopes, Chunks: c.chunks, Bytes: c.bytes,
+			MetaBytes: c.meta, FileBytes: tx.Size() + s.wal.size}
 		return nil
 	})
 	return st, err
 }
 
-// Check walks the whole file and returns the first inconsistency bbolt
-// finds (a page unreachable, referenced twice, or out of bounds), for a
-// backup's verification.
+// Check checkpoints, then walks the whole file and returns the first
+// inconsistency bbolt finds (a page unreachable, referenced twice, or out
+// of bounds), for a backup's verification.
 func (s *Store) Check(ctx context.Context) error {
+	if err := s.syncToFile(ctx); err != nil {
+		return err
+	}
 	return s.view(ctx, func(tx *bolt.Tx) error {
 		var first error
 		for err := range tx.Check() {
@@ -180,10 +235,15 @@ func (s *Store) Check(ctx context.Context) error {
 }
 
 // Backup writes a consistent copy of the store, as of one moment, to w
-// while sends go on. The copy is a bbolt file Open accepts. It holds a
-// read transaction throughout: if the file must grow meanwhile, writes
-// wait for the backup to finish.
+// while sends go on. It checkpoints first, so the copy holds everything
+// acknowledged before Backup was called, and needs no log: the copy is a
+// bbolt file Open accepts alone. It holds a read transaction throughout:
+// if the file must grow at a checkpoint meanwhile, writes wait for the
+// backup to finish.
 func (s *Store) Backup(ctx context.Context, w io.Writer) (int64, error) {
+	if err := s.syncToFile(ctx); err != nil {
+		return 0, err
+	}
 	var n int64
 	err := s.view(ctx, func(tx *bolt.Tx) (err error) {
 		n, err = tx.WriteTo(ctxWriter{ctx, w})

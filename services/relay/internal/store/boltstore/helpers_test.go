@@ -8,6 +8,8 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"io"
+	"log/slog"
 	"path/filepath"
 	"testing"
 	"time"
@@ -114,4 +116,9 @@ func fetchSeqs(t testing.TB, s *Store, q store.NewQueue, counter uint64, max int
 		fills = append(fills, e.Data[0])
 	}
 	return seqs, fills
+}
+
+// slogTo is a logger that writes text to w.
+func slogTo(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }

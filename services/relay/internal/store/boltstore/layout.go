@@ -3,7 +3,9 @@
 package boltstore
 
 import (
+	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 
@@ -24,7 +26,7 @@ import (
 // or were stored at another time (a queue deleted and made again with the
 // same IDs).
 var (
-	bucketMeta      = []byte("meta")        // "version" → 1 B; "stats" → statsSize
+	bucketMeta      = []byte("meta")        // "version" → 1 B; "stats" → statsSize; "store-id" → 16 B; "log-seq" → 8 B
 	bucketQueues    = []byte("queues")      // recipient ID → queueRecord
 	bucketSenders   = []byte("senders")     // sender ID → recipient ID
 	bucketEnvelopes = []byte("envelopes")   // recipient ID ‖ seq → stored time ‖ envelope
@@ -36,36 +38,105 @@ var (
 	// Sender IDs of deleted queues, kept so no new queue takes them over.
 	bucketReleased      = []byte("released-senders") // sender ID → released time
 	bucketReleasedTimes = []byte("released-times")   // released time ‖ sender ID → empty
+	// Queues by the day of their owner's last operation, for idle expiry.
+	bucketActivity = []byte("queue-activity") // day ‖ recipient ID → empty
 
 	allBuckets = [][]byte{bucketMeta, bucketQueues, bucketSenders, bucketEnvelopes,
 		bucketMsgIDs, bucketSent, bucketChunks, bucketChunkExp, bucketOnion,
-		bucketReleased, bucketReleasedTimes}
+		bucketReleased, bucketReleasedTimes, bucketActivity}
 
 	keyVersion = []byte("version")
 	keyStats   = []byte("stats")
 	keyRing    = []byte("ring")
+	// keyStoreID names the store's write-ahead log: a log beside the file
+	// must carry the same ID in its header.
+	keyStoreID = []byte("store-id")
+	// keyLogSeq is the sequence number of the last log record the file's
+	// committed state holds.
+	keyLogSeq = []byte("log-seq")
 )
 
-// formatVersion is the layout version in meta/"version"; Open refuses
-// another.
+// formatVersion is the layout version in meta/"version". Open migrates a
+// file from oldestMigrated on and refuses any other.
+//
 // Version 2 replaced version 1's two time indexes, keyed by time ‖ record
-// key, with "sent".
-const formatVersion = 2
+// key, with "sent". Version 3 added the write-ahead log ("store-id",
+// "log-seq"); a version-2 relay must not open a version-3 file, whose log
+// it would ignore. Version 4 added each queue's last-activity day and the
+// "queue-activity" index, and the metadata bytes to "stats".
+const (
+	formatVersion  = 4
+	oldestMigrated = 2
+)
+
+// migrate brings a file of layout version from up to formatVersion, in
+// the transaction that opens it. now is the migration's time.
+func migrate(tx *bolt.Tx, from byte, now uint64) error {
+	// 2 → 3: the log's keys are created by initStore; nothing to rewrite.
+	if from <= 3 {
+		// 3 → 4: every queue counts as active now, so none is expired as
+		// idle sooner than QueueIdleTTL after the upgrade.
+		if err := migrateActivity(tx, now); err != nil {
+			return fmt.Errorf("boltstore: migrate to layout 4: %w", err)
+		}
+		// Charge the sends whose records live to the byte budget.
+		c := readCounts(tx)
+		c.meta = int64(tx.Bucket(bucketSent).Stats().KeyN) * sendMetaBytes
+		if err := writeCounts(tx, c); err != nil {
+			return err
+		}
+	}
+	return tx.Bucket(bucketMeta).Put(keyVersion, []byte{formatVersion})
+}
+
+// migrateActivity appends the last-activity day to every queue record of
+// layout 3 and indexes it. It runs in one transaction: a large store pays
+// for it once, at the first start of the new relay.
+func migrateActivity(tx *bolt.Tx, now uint64) error {
+	queues, idx := tx.Bucket(bucketQueues), tx.Bucket(bucketActivity)
+	day := dayOf(now)
+	type kv struct{ k, v []byte }
+	var todo []kv
+	err := queues.ForEach(func(k, v []byte) error {
+		if len(v) != queueRecordSizeV3 {
+			return fmt.Errorf("queue record of %d bytes", len(v))
+		}
+		todo = append(todo, kv{bytes.Clone(k), binary.BigEndian.AppendUint64(bytes.Clone(v), day)})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, q := range todo {
+		if err := errors.Join(queues.Put(q.k, q.v), idx.Put(cat(be64(day), q.k), nil)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dayOf is the Unix day of a Unix time: the queue activity's grain, so a
+// busy queue moves in the index at most once a day.
+func dayOf(unixTime uint64) uint64 { return unixTime / secondsPerDay }
+
+const secondsPerDay = 24 * 60 * 60
 
 const (
 	u64  = 8
 	idSz = store.IDSize
 
 	// queueRecord: sender ID ‖ auth key ‖ flags ‖ last counter ‖ next seq
-	// ‖ envelope count ‖ envelope bytes ‖ created.
-	queueRecordSize = idSz + 32 + 1 + u64 + u64 + u64 + u64 + u64 // 105
+	// ‖ envelope count ‖ envelope bytes ‖ created ‖ last-activity day.
+	queueRecordSize   = queueRecordSizeV3 + u64                     // 113
+	queueRecordSizeV3 = idSz + 32 + 1 + u64 + u64 + u64 + u64 + u64 // 105, layout 3 and before
 
 	envKeySize    = idSz + u64                 // recipient ‖ seq
 	msgKeySize    = idSz + store.MessageIDSize // recipient ‖ message ID
 	sentKeySize   = u64 + u64                  // stored time ‖ send number
 	sentValueSize = envKeySize + store.MessageIDSize
 	chunkHeadSize = u64 + 32 // expiry ‖ SHA-256(token)
-	statsSize     = 5 * u64  // queues ‖ envelopes ‖ chunks ‖ bytes ‖ next send number
+	statsSize     = 6 * u64  // queues ‖ envelopes ‖ chunks ‖ bytes ‖ next send number ‖ metadata bytes
+	statsSizeV3   = 5 * u64  // layout 3 and before: no metadata bytes
 	envHeadSize   = u64      // stored time before the envelope
 )
 
@@ -89,6 +160,7 @@ type queueRecord struct {
 	count       uint64
 	bytes       uint64
 	created     uint64
+	activeDay   uint64 // the Unix day of the owner's last creation, fetch or ack
 }
 
 func (q *queueRecord) encode() []byte {
@@ -96,7 +168,7 @@ func (q *queueRecord) encode() []byte {
 	b = append(b, q.sender[:]...)
 	b = append(b, q.authKey[:]...)
 	b = append(b, q.flags)
-	for _, v := range [...]uint64{q.lastCounter, q.nextSeq, q.count, q.bytes, q.created} {
+	for _, v := range [...]uint64{q.lastCounter, q.nextSeq, q.count, q.bytes, q.created, q.activeDay} {
 		b = binary.BigEndian.AppendUint64(b, v)
 	}
 	return b
@@ -111,34 +183,51 @@ func decodeQueue(b []byte) (queueRecord, error) {
 	copy(q.authKey[:], b[idSz:])
 	q.flags = b[2*idSz]
 	r := b[2*idSz+1:]
-	for _, v := range [...]*uint64{&q.lastCounter, &q.nextSeq, &q.count, &q.bytes, &q.created} {
+	for _, v := range [...]*uint64{&q.lastCounter, &q.nextSeq, &q.count, &q.bytes, &q.created, &q.activeDay} {
 		*v = binary.BigEndian.Uint64(r)
 		r = r[u64:]
 	}
 	return q, nil
 }
 
+// sendMetaBytes is store.SendMetaBytes: what one stored send costs the
+// relay's byte budget beyond its envelope, for as long as its "sent" entry
+// lives (the envelope TTL, even after an ack or the queue's deletion). It
+// is the message-ID record (48 B key, 8 B value) and the "sent" entry
+// (16 B key, 56 B value), with bbolt's 16-byte leaf element header each;
+// TestSendMetaBytes checks the sum. Page slack and branch pages are not
+// counted: the budget stays a budget of data.
+const sendMetaBytes = store.SendMetaBytes
+
 // counts is the meta/"stats" value, kept in the same transaction as every
-// change it counts. sends is the next send number of the "sent" index.
-type counts struct{ queues, envelopes, chunks, bytes, sends int64 }
+// change it counts. sends is the next send number of the "sent" index;
+// meta is sendMetaBytes per "sent" entry.
+type counts struct{ queues, envelopes, chunks, bytes, sends, meta int64 }
+
+// used is what counts against MaxBytes.
+func (c counts) used() int64 { return c.bytes + c.meta }
 
 func readCounts(tx *bolt.Tx) counts {
 	b := tx.Bucket(bucketMeta).Get(keyStats)
-	if len(b) != statsSize {
+	if len(b) != statsSize && len(b) != statsSizeV3 {
 		return counts{}
 	}
-	return counts{
+	c := counts{
 		queues:    int64(binary.BigEndian.Uint64(b)),
 		envelopes: int64(binary.BigEndian.Uint64(b[u64:])),
 		chunks:    int64(binary.BigEndian.Uint64(b[2*u64:])),
 		bytes:     int64(binary.BigEndian.Uint64(b[3*u64:])),
 		sends:     int64(binary.BigEndian.Uint64(b[4*u64:])),
 	}
+	if len(b) == statsSize {
+		c.meta = int64(binary.BigEndian.Uint64(b[5*u64:]))
+	}
+	return c
 }
 
 func writeCounts(tx *bolt.Tx, c counts) error {
 	b := make([]byte, 0, statsSize)
-	for _, v := range [...]int64{c.queues, c.envelopes, c.chunks, c.bytes, c.sends} {
+	for _, v := range [...]int64{c.queues, c.envelopes, c.chunks, c.bytes, c.sends, c.meta} {
 		b = binary.BigEndian.AppendUint64(b, uint64(v))
 	}
 	return tx.Bucket(bucketMeta).Put(keyStats, b)

@@ -45,7 +45,7 @@ var _ onion.Store = ringStore{}
 // Load returns the saved ring, or nil if none was saved.
 func (r ringStore) Load() (*onion.RingState, error) {
 	var st *onion.RingState
-	err := r.s.view(context.Background(), func(tx *bolt.Tx) (err error) {
+	err := r.s.read(context.Background(), func(tx *bolt.Tx) (err error) {
 		if v := tx.Bucket(bucketOnion).Get(keyRing); v != nil {
 			st, err = decodeRing(v)
 		}
@@ -54,16 +54,20 @@ func (r ringStore) Load() (*onion.RingState, error) {
 	return st, err
 }
 
-// Save replaces the saved ring with st, durably.
+// Save replaces the saved ring with st, durably. It is written into the
+// bbolt file by a checkpoint, never into the log: the ring holds the onion
+// private keys, and a key erased for forward secrecy must not live on in
+// a log record (the log's blocks are reused, not wiped), nor make a record
+// of up to tens of MiB (the replay tags).
 func (r ringStore) Save(st *onion.RingState) error {
 	b, err := encodeRing(st)
 	if err != nil {
 		return err
 	}
 	defer clear(b) // bbolt has copied it into its pages once committed
-	return r.s.submit(context.Background(), func(tx *bolt.Tx) error {
+	return r.s.submit(context.Background(), &op{checkpoint: true, fn: func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketOnion).Put(keyRing, b)
-	}, nil)
+	}})
 }
 
 func encodeRing(st *onion.RingState) ([]byte, error) {

@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -21,36 +22,48 @@ func (s *Store) CreateQueue(ctx context.Context, q store.NewQueue, now time.Time
 	if len(q.AuthKey) != ed25519.PublicKeySize {
 		return fmt.Errorf("%w: auth key of %d bytes, want %d", store.ErrBadSize, len(q.AuthKey), ed25519.PublicKeySize)
 	}
-	rec := queueRecord{sender: q.Sender, created: unix(now)}
-	copy(rec.authKey[:], q.AuthKey)
+	c := &createQueue{recipient: q.Recipient, sender: q.Sender, now: unix(now)}
+	copy(c.authKey[:], q.AuthKey)
 	if q.ContactRequest {
-		rec.flags = flagContactRequest
+		c.flags = flagContactRequest
 	}
-	return s.submit(ctx, func(tx *bolt.Tx) error {
-		queues, senders := tx.Bucket(bucketQueues), tx.Bucket(bucketSenders)
-		if queues.Get(q.Recipient[:]) != nil {
-			return fmt.Errorf("%w: the recipient ID names another queue", store.ErrExists)
-		}
-		if senders.Get(q.Sender[:]) != nil {
-			return fmt.Errorf("%w: the sender ID names another queue", store.ErrExists)
-		}
-		if tx.Bucket(bucketReleased).Get(q.Sender[:]) != nil {
-			return fmt.Errorf("%w: the sender ID belonged to a deleted queue", store.ErrExists)
-		}
-		c := readCounts(tx)
-		if c.queues >= s.limits.MaxQueues {
-			return fmt.Errorf("%w (%d)", store.ErrTooManyQueues, s.limits.MaxQueues)
-		}
-		c.queues++
-		return errors.Join(queues.Put(q.Recipient[:], rec.encode()),
-			senders.Put(q.Sender[:], q.Recipient[:]), writeCounts(tx, c))
-	}, nil)
+	return s.change(ctx, c, nil)
+}
+
+type createQueue struct {
+	recipient, sender store.QueueID
+	authKey           [32]byte
+	flags             byte
+	now               uint64
+}
+
+func (c *createQueue) apply(tx *bolt.Tx, lim *store.Limits) error {
+	queues, senders := tx.Bucket(bucketQueues), tx.Bucket(bucketSenders)
+	if queues.Get(c.recipient[:]) != nil {
+		return fmt.Errorf("%w: the recipient ID names another queue", store.ErrExists)
+	}
+	if senders.Get(c.sender[:]) != nil {
+		return fmt.Errorf("%w: the sender ID names another queue", store.ErrExists)
+	}
+	if tx.Bucket(bucketReleased).Get(c.sender[:]) != nil {
+		return fmt.Errorf("%w: the sender ID belonged to a deleted queue", store.ErrExists)
+	}
+	n := readCounts(tx)
+	if n.queues >= lim.MaxQueues {
+		return fmt.Errorf("%w (%d)", store.ErrTooManyQueues, lim.MaxQueues)
+	}
+	n.queues++
+	rec := queueRecord{sender: c.sender, authKey: c.authKey, flags: c.flags, created: c.now, activeDay: dayOf(c.now)}
+	return errors.Join(queues.Put(c.recipient[:], rec.encode()),
+		senders.Put(c.sender[:], bytes.Clone(c.recipient[:])),
+		tx.Bucket(bucketActivity).Put(cat(be64(rec.activeDay), c.recipient[:]), nil),
+		writeCounts(tx, n))
 }
 
 // QueueAuth returns the queue's auth key and last accepted counter.
 func (s *Store) QueueAuth(ctx context.Context, recipient store.QueueID) (ed25519.PublicKey, uint64, error) {
 	var rec queueRecord
-	err := s.view(ctx, func(tx *bolt.Tx) (err error) {
+	err := s.read(ctx, func(tx *bolt.Tx) (err error) {
 		rec, err = getQueue(tx, recipient)
 		return err
 	})
@@ -65,37 +78,46 @@ func (s *Store) Send(ctx context.Context, sender store.QueueID, msg store.Messag
 	if len(envelope) != s.envSize {
 		return store.SendResult{}, fmt.Errorf("%w: envelope of %d bytes, want %d", store.ErrBadSize, len(envelope), s.envSize)
 	}
-	var (
-		res       store.SendResult
-		recipient store.QueueID
-	)
-	err := s.submit(ctx, func(tx *bolt.Tx) error {
-		res = store.SendResult{}
-		rid := tx.Bucket(bucketSenders).Get(sender[:])
-		if rid == nil {
-			return store.ErrNoQueue
-		}
-		copy(recipient[:], rid)
-		if tx.Bucket(bucketMsgIDs).Get(cat(rid, msg[:])) != nil {
-			res.Duplicate = true
-			return nil
-		}
-		return s.storeEnvelope(tx, recipient, msg, envelope, unix(now))
-	}, func() {
-		if !res.Duplicate {
-			s.subs.notify(recipient)
+	c := &sendEnvelope{sender: sender, msg: msg, now: unix(now), envelope: bytes.Clone(envelope)}
+	err := s.change(ctx, c, func() {
+		if !c.dup {
+			s.subs.notify(c.recipient)
 		}
 	})
 	if err != nil {
 		return store.SendResult{}, err
 	}
-	return res, nil
+	return store.SendResult{Duplicate: c.dup}, nil
+}
+
+type sendEnvelope struct {
+	sender   store.QueueID
+	msg      store.MessageID
+	now      uint64
+	envelope []byte
+
+	dup       bool          // result: the message ID was seen
+	recipient store.QueueID // result: whose queue it went to
+}
+
+func (c *sendEnvelope) apply(tx *bolt.Tx, lim *store.Limits) error {
+	c.dup = false
+	rid := tx.Bucket(bucketSenders).Get(c.sender[:])
+	if rid == nil {
+		return store.ErrNoQueue
+	}
+	copy(c.recipient[:], rid)
+	if tx.Bucket(bucketMsgIDs).Get(cat(rid, c.msg[:])) != nil {
+		c.dup = true
+		return nil
+	}
+	return storeEnvelope(tx, lim, c.recipient, c.msg, c.envelope, c.now)
 }
 
 // storeEnvelope checks the queue's and the relay's limits, then writes the
 // envelope, the message-ID record, their entry in the "sent" index and the
 // counts.
-func (s *Store) storeEnvelope(tx *bolt.Tx, recipient store.QueueID, msg store.MessageID, envelope []byte, now uint64) error {
+func storeEnvelope(tx *bolt.Tx, lim *store.Limits, recipient store.QueueID, msg store.MessageID, envelope []byte, now uint64) error {
 	rec, err := getQueue(tx, recipient)
 	if err != nil {
 		return err
@@ -105,12 +127,12 @@ func (s *Store) storeEnvelope(tx *bolt.Tx, recipient store.QueueID, msg store.Me
 	switch {
 	case rec.flags&flagUsed != 0:
 		return store.ErrContactRequestUsed
-	case rec.count+1 > uint64(s.limits.MaxQueueEnvelopes):
+	case rec.count+1 > uint64(lim.MaxQueueEnvelopes):
 		return fmt.Errorf("%w: it holds %d envelopes, its maximum", store.ErrQueueFull, rec.count)
-	case rec.bytes+size > uint64(s.limits.MaxQueueBytes):
-		return fmt.Errorf("%w: %d more bytes would pass its maximum of %d", store.ErrQueueFull, size, s.limits.MaxQueueBytes)
-	case c.bytes+int64(size) > s.limits.MaxBytes:
-		return fmt.Errorf("%w (%d bytes)", store.ErrRelayFull, s.limits.MaxBytes)
+	case rec.bytes+size > uint64(lim.MaxQueueBytes):
+		return fmt.Errorf("%w: %d more bytes would pass its maximum of %d", store.ErrQueueFull, size, lim.MaxQueueBytes)
+	case c.used() > lim.MaxBytes-int64(size)-sendMetaBytes:
+		return fmt.Errorf("%w (%d bytes)", store.ErrRelayFull, lim.MaxBytes)
 	}
 	key := cat(recipient[:], be64(rec.nextSeq))
 	sentKey := cat(be64(now), be64(uint64(c.sends)))
@@ -123,6 +145,7 @@ func (s *Store) storeEnvelope(tx *bolt.Tx, recipient store.QueueID, msg store.Me
 	c.envelopes++
 	c.bytes += int64(size)
 	c.sends++
+	c.meta += sendMetaBytes
 	sent := tx.Bucket(bucketSent)
 	sent.FillPercent = sentFillPercent
 	return errors.Join(
@@ -138,30 +161,54 @@ func (s *Store) Fetch(ctx context.Context, recipient store.QueueID, counter uint
 	if max < 1 || max > store.MaxFetch {
 		return nil, fmt.Errorf("%w: fetch of %d envelopes, want 1 to %d", store.ErrBadSize, max, store.MaxFetch)
 	}
-	var out []store.Envelope
-	err := s.submit(ctx, func(tx *bolt.Tx) error {
-		out = nil
-		rec, err := authorize(tx, recipient, counter)
-		if err != nil {
-			return err
-		}
-		out = oldest(tx, recipient, max)
-		return tx.Bucket(bucketQueues).Put(recipient[:], rec.encode())
-	}, nil)
-	if err != nil {
+	c := &fetch{recipient: recipient, counter: counter, now: unix(s.now()), max: max}
+	if err := s.change(ctx, c, nil); err != nil {
 		return nil, err
 	}
-	return out, nil
+	return c.out, nil
 }
 
-// Peek returns what Fetch would, in a read transaction, recording nothing:
-// for a long-poll woken after its Fetch recorded the counter.
+type fetch struct {
+	recipient store.QueueID
+	counter   uint64
+	now       uint64
+	max       int // not logged: a replay returns nothing
+
+	out []store.Envelope // result
+}
+
+func (c *fetch) apply(tx *bolt.Tx, _ *store.Limits) error {
+	c.out = nil
+	rec, err := authorize(tx, c.recipient, c.counter)
+	if err != nil {
+		return err
+	}
+	c.out = oldest(tx, c.recipient, c.max)
+	return errors.Join(touch(tx, c.recipient, &rec, c.now), tx.Bucket(bucketQueues).Put(c.recipient[:], rec.encode()))
+}
+
+// touch records an owner's operation at now in rec (which the caller
+// writes back) and moves the queue in the activity index, at most once a
+// day.
+func touch(tx *bolt.Tx, recipient store.QueueID, rec *queueRecord, now uint64) error {
+	day := dayOf(now)
+	if day <= rec.activeDay {
+		return nil // a clock set back moves nothing
+	}
+	idx := tx.Bucket(bucketActivity)
+	old := rec.activeDay
+	rec.activeDay = day
+	return errors.Join(idx.Delete(cat(be64(old), recipient[:])), idx.Put(cat(be64(day), recipient[:]), nil))
+}
+
+// Peek returns what Fetch would, recording nothing: for a long-poll woken
+// after its Fetch recorded the counter.
 func (s *Store) Peek(ctx context.Context, recipient store.QueueID, max int) ([]store.Envelope, error) {
 	if max < 1 || max > store.MaxFetch {
 		return nil, fmt.Errorf("%w: fetch of %d envelopes, want 1 to %d", store.ErrBadSize, max, store.MaxFetch)
 	}
 	var out []store.Envelope
-	err := s.view(ctx, func(tx *bolt.Tx) error {
+	err := s.read(ctx, func(tx *bolt.Tx) error {
 		if _, err := getQueue(tx, recipient); err != nil {
 			return err
 		}
@@ -174,6 +221,9 @@ func (s *Store) Peek(ctx context.Context, recipient store.QueueID, max int) ([]s
 // oldest returns up to max of the queue's envelopes, oldest first.
 func oldest(tx *bolt.Tx, recipient store.QueueID, max int) []store.Envelope {
 	var out []store.Envelope
+	if max <= 0 {
+		return nil
+	}
 	c := tx.Bucket(bucketEnvelopes).Cursor()
 	for k, v := c.Seek(recipient[:]); k != nil && bytes.HasPrefix(k, recipient[:]) && len(out) < max; k, v = c.Next() {
 		out = append(out, store.Envelope{
@@ -184,32 +234,48 @@ func oldest(tx *bolt.Tx, recipient store.QueueID, max int) []store.Envelope {
 	return out
 }
 
+// maxAckSeqs bounds one Ack, so its log record stays in bounds.
+const maxAckSeqs = (maxRecordBody - 1024) / u64
+
 // Ack deletes the envelopes seqs and records counter.
 func (s *Store) Ack(ctx context.Context, recipient store.QueueID, counter uint64, seqs []uint64) error {
-	return s.submit(ctx, func(tx *bolt.Tx) error {
-		rec, err := authorize(tx, recipient, counter)
-		if err != nil {
+	if len(seqs) > maxAckSeqs {
+		return fmt.Errorf("%w: ack of %d sequence numbers, at most %d", store.ErrBadSize, len(seqs), maxAckSeqs)
+	}
+	return s.change(ctx, &ack{recipient: recipient, counter: counter, now: unix(s.now()), seqs: slices.Clone(seqs)}, nil)
+}
+
+type ack struct {
+	recipient store.QueueID
+	counter   uint64
+	now       uint64
+	seqs      []uint64
+}
+
+func (a *ack) apply(tx *bolt.Tx, _ *store.Limits) error {
+	rec, err := authorize(tx, a.recipient, a.counter)
+	if err != nil {
+		return err
+	}
+	c := readCounts(tx)
+	envs := tx.Bucket(bucketEnvelopes)
+	for _, seq := range a.seqs {
+		key := cat(a.recipient[:], be64(seq))
+		v := envs.Get(key)
+		if v == nil {
+			continue
+		}
+		size := uint64(len(v) - envHeadSize)
+		if err := envs.Delete(key); err != nil {
 			return err
 		}
-		c := readCounts(tx)
-		envs := tx.Bucket(bucketEnvelopes)
-		for _, seq := range seqs {
-			key := cat(recipient[:], be64(seq))
-			v := envs.Get(key)
-			if v == nil {
-				continue
-			}
-			size := uint64(len(v) - envHeadSize)
-			if err := envs.Delete(key); err != nil {
-				return err
-			}
-			rec.count--
-			rec.bytes -= size
-			c.envelopes--
-			c.bytes -= int64(size)
-		}
-		return errors.Join(tx.Bucket(bucketQueues).Put(recipient[:], rec.encode()), writeCounts(tx, c))
-	}, nil)
+		rec.count--
+		rec.bytes -= size
+		c.envelopes--
+		c.bytes -= int64(size)
+	}
+	return errors.Join(touch(tx, a.recipient, &rec, a.now),
+		tx.Bucket(bucketQueues).Put(a.recipient[:], rec.encode()), writeCounts(tx, c))
 }
 
 // DeleteQueue removes the queue, its envelopes and message-ID records, and
@@ -218,25 +284,40 @@ func (s *Store) Ack(ctx context.Context, recipient store.QueueID, counter uint64
 // gone, not a stranger's queue under the same ID. Its "sent" entries stay
 // until they expire.
 func (s *Store) DeleteQueue(ctx context.Context, recipient store.QueueID, counter uint64) error {
-	released := be64(unix(time.Now()))
-	return s.submit(ctx, func(tx *bolt.Tx) error {
-		rec, err := authorize(tx, recipient, counter)
-		if err != nil {
-			return err
-		}
-		c := readCounts(tx)
-		c.queues--
-		c.envelopes -= int64(rec.count)
-		c.bytes -= int64(rec.bytes)
-		return errors.Join(
-			deletePrefixed(tx.Bucket(bucketEnvelopes), recipient[:]),
-			deletePrefixed(tx.Bucket(bucketMsgIDs), recipient[:]),
-			tx.Bucket(bucketSenders).Delete(rec.sender[:]),
-			tx.Bucket(bucketReleased).Put(rec.sender[:], released),
-			tx.Bucket(bucketReleasedTimes).Put(cat(released, rec.sender[:]), nil),
-			tx.Bucket(bucketQueues).Delete(recipient[:]),
-			writeCounts(tx, c))
-	}, nil)
+	return s.change(ctx, &deleteQueue{recipient: recipient, counter: counter, now: unix(s.now())}, nil)
+}
+
+type deleteQueue struct {
+	recipient store.QueueID
+	counter   uint64
+	now       uint64
+}
+
+func (d *deleteQueue) apply(tx *bolt.Tx, _ *store.Limits) error {
+	rec, err := authorize(tx, d.recipient, d.counter)
+	if err != nil {
+		return err
+	}
+	c := readCounts(tx)
+	return errors.Join(removeQueue(tx, d.recipient, rec, d.now, &c), writeCounts(tx, c))
+}
+
+// removeQueue deletes the queue rec at recipient with its envelopes,
+// message-ID records and activity entry, counts them out of c, and keeps
+// its sender ID taken from released on.
+func removeQueue(tx *bolt.Tx, recipient store.QueueID, rec queueRecord, released uint64, c *counts) error {
+	c.queues--
+	c.envelopes -= int64(rec.count)
+	c.bytes -= int64(rec.bytes)
+	at := be64(released)
+	return errors.Join(
+		tx.Bucket(bucketActivity).Delete(cat(be64(rec.activeDay), recipient[:])),
+		deletePrefixed(tx.Bucket(bucketEnvelopes), recipient[:]),
+		deletePrefixed(tx.Bucket(bucketMsgIDs), recipient[:]),
+		tx.Bucket(bucketSenders).Delete(rec.sender[:]),
+		tx.Bucket(bucketReleased).Put(bytes.Clone(rec.sender[:]), at),
+		tx.Bucket(bucketReleasedTimes).Put(cat(at, rec.sender[:]), nil),
+		tx.Bucket(bucketQueues).Delete(recipient[:]))
 }
 
 // deletePrefixed deletes every key of b that starts with prefix.

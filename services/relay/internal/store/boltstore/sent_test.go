@@ -18,7 +18,7 @@ import (
 func sentKeys(t *testing.T, s *Store) [][2]uint64 {
 	t.Helper()
 	var out [][2]uint64
-	s.db.View(func(tx *bolt.Tx) error {
+	s.read(ctx, func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketSent).ForEach(func(k, v []byte) error {
 			if len(k) != sentKeySize || len(v) != sentValueSize {
 				t.Fatalf("sent entry of %d and %d bytes", len(k), len(v))
@@ -90,7 +90,7 @@ func TestExpireAfterAckAndDelete(t *testing.T) {
 	if res := send(t, s, q, deleted, 'x', later); !res.Duplicate {
 		t.Fatal("the new queue's message ID was expired with the old queue's entry")
 	}
-	if got := stats(t, s); got != (store.Stats{Queues: 1, Envelopes: 1, Bytes: store.EnvelopeSize}) {
+	if got := stats(t, s); got != (store.Stats{Queues: 1, Envelopes: 1, Bytes: store.EnvelopeSize, MetaBytes: sendMetaBytes}) {
 		t.Fatalf("stats %+v", got)
 	}
 	if _, fills := fetchSeqs(t, s, q, 1, 2); string(fills) != "n" {
