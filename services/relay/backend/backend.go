@@ -51,7 +51,7 @@ func Open(dir string, c config.Config, log *slog.Logger) (relay.Backend, error) 
 	limits := c.Store.StoreLimits()
 	var st *boltstore.Store
 	m := metrics.NewStore(limits, func(ctx context.Context) (store.Stats, error) { return st.Stats(ctx) })
-	st, err = boltstore.Open(filepath.Join(dir, StoreFileName), boltstore.Options{Limits: limits, OnCommit: m.Commit})
+	st, err = boltstore.Open(filepath.Join(dir, StoreFileName), boltstore.Options{Limits: limits, OnCommit: m.Commit, OnCheckpoint: m.Checkpoint, Logger: log})
 	if err != nil {
 		return relay.Backend{}, fmt.Errorf("open store: %w", err)
 	}

@@ -270,7 +270,7 @@ func TestSendAndChunkRatesAndRelayLimits(t *testing.T) {
 }
 
 func TestRelayFull(t *testing.T) {
-	f := newFixture(t, store.Limits{MaxBytes: mailbox.ChunkSize + mailbox.EnvelopeSize}, Limits{})
+	f := newFixture(t, store.Limits{MaxBytes: mailbox.ChunkSize + mailbox.EnvelopeSize + store.SendMetaBytes}, Limits{})
 	q := f.queue(t, false)
 	tok, _ := mailbox.NewDeleteToken(nil)
 	data := bytes.Repeat([]byte{1}, mailbox.ChunkSize)
