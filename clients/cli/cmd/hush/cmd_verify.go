@@ -127,4 +127,3 @@ func scanFile(path string) ([]byte, error) {
 	}
 	return verify.ScanQRCode(img)
 }
-
