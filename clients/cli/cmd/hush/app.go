@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sync"
 	"time"
@@ -136,6 +137,7 @@ func (a *app) env(c *core.Client) *env {
 // profileOptions are the options to open or make the profile with.
 func (a *app) profileOptions(pass func() ([]byte, error)) (core.ProfileOptions, error) {
 	o := core.ProfileOptions{Dir: a.g.profile, Passphrase: pass, Keychain: a.keychain}
+	o.Log = a.logger()
 	if a.g.network != "" {
 		b, err := os.ReadFile(a.g.network)
 		if err != nil {
@@ -144,6 +146,20 @@ func (a *app) profileOptions(pass func() ([]byte, error)) (core.ProfileOptions, 
 		o.Network = b
 	}
 	return o, nil
+}
+
+// EnvLog turns on the core's diagnostics on stderr: "debug", "info" or
+// "warn". They never hold keys, message text or queue IDs.
+const EnvLog = "HUSH_LOG"
+
+// logger is the core's logger: nil (silent) unless $HUSH_LOG says a
+// level.
+func (a *app) logger() *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(a.getenv(EnvLog))); err != nil {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
 }
 
 // open opens the profile.
