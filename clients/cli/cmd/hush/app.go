@@ -62,6 +62,11 @@ func (a *app) main(ctx context.Context, args []string) int {
 	if errors.As(err, &ec) {
 		return int(ec)
 	}
+	var help *helpRequest
+	if errors.As(err, &help) {
+		writeHelp(a.stdout, help.cmd)
+		return exitOK
+	}
 	return report(a.stderr, err)
 }
 

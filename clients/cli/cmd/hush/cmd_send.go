@@ -4,8 +4,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"slices"
 	"strings"
@@ -28,24 +26,29 @@ type sendOpts struct {
 // parseSend takes flags before NAME only: everything after NAME is the
 // message, dashes included.
 func parseSend(cmd *command, args []string) (action, error) {
+	o, err := parseSendOpts(cmd, args)
+	if err != nil {
+		return nil, err
+	}
+	return o.run, nil
+}
+
+func parseSendOpts(cmd *command, args []string) (sendOpts, error) {
 	o := sendOpts{wait: sendWait}
 	fs := flagSet(cmd)
 	fs.BoolVar(&o.noWait, "no-wait", false, "return once the message is queued")
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, err
-		}
-		return nil, flagError(cmd, err)
+		return o, flagError(cmd, err)
 	}
 	pos := fs.Args()
 	if err := positional(cmd, pos, 2, -1); err != nil {
-		return nil, err
+		return o, err
 	}
 	o.name, o.text = pos[0], strings.Join(pos[1:], " ")
 	if strings.TrimSpace(o.text) == "" {
-		return nil, usageErrorf(cmd, "send: the message is empty")
+		return o, usageErrorf(cmd, "send: the message is empty")
 	}
-	return o.run, nil
+	return o, nil
 }
 
 // run queues the message and waits until a relay acknowledged it

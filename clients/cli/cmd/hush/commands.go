@@ -121,7 +121,7 @@ func parseFlags(cmd *command, fs *flag.FlagSet, args []string) ([]string, error)
 // flagError turns the flag package's error into a usage error.
 func flagError(cmd *command, err error) error {
 	if errors.Is(err, flag.ErrHelp) {
-		return err
+		return &helpRequest{cmd: cmd}
 	}
 	return usageErrorf(cmd, "%v", err)
 }
@@ -150,6 +150,17 @@ func findContact(ctx context.Context, c *core.Client, name string) (core.Contact
 	return ct, nil
 }
 
+// helpRequest is -h or --help on a command's line: its usage is printed
+// on stdout.
+type helpRequest struct{ cmd *command }
+
+func (h *helpRequest) Error() string { return "help requested" }
+func (h *helpRequest) Unwrap() error { return flag.ErrHelp }
+
+func writeHelp(w io.Writer, c *command) {
+	fmt.Fprintf(w, "usage: hush %s %s\n\n%s\n", c.name, c.args, c.summary)
+}
+
 func runHelp(_ context.Context, a *app, cmd *command, args []string) error {
 	if len(args) == 0 {
 		fmt.Fprint(a.stdout, usage)
@@ -159,6 +170,6 @@ func runHelp(_ context.Context, a *app, cmd *command, args []string) error {
 	if c == nil {
 		return usageErrorf(cmd, "no command %q", args[0])
 	}
-	fmt.Fprintf(a.stdout, "usage: hush %s %s\n\n%s\n", c.name, c.args, c.summary)
+	writeHelp(a.stdout, c)
 	return nil
 }

@@ -84,16 +84,14 @@ func errorMessage(err error) string {
 	}
 	s := strings.TrimSuffix(strings.TrimSpace(err.Error()), ".")
 	for _, p := range pkgPrefixes {
-		if rest, ok := strings.CutPrefix(s, p+": "); ok {
-			s = rest
-			break
-		}
+		s = strings.TrimPrefix(s, p+": ")
+		s = strings.ReplaceAll(s, ": "+p+": ", ": ")
 	}
 	return clean(s)
 }
 
 // pkgPrefixes start the core's error strings; the CLI's own "hush:"
-// replaces a leading one.
+// stands for them (the user did not call a package).
 var pkgPrefixes = []string{"core", "invite", "keychain", "sqlstore", "relaynet", "verify", "directory", "mailbox"}
 
 func warnf(w io.Writer, format string, args ...any) {
