@@ -195,4 +195,3 @@ func TestApprox(t *testing.T) {
 		}
 	}
 }
-

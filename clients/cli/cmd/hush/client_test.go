@@ -25,7 +25,9 @@ type noNetwork struct{}
 
 var errNoNetwork = errors.New("test: no network")
 
-func (noNetwork) Ask(context.Context, onion.RelayID, []byte) ([]byte, error) { return nil, errNoNetwork }
+func (noNetwork) Ask(context.Context, onion.RelayID, []byte) ([]byte, error) {
+	return nil, errNoNetwork
+}
 func (noNetwork) Refresh(context.Context) error { return errNoNetwork }
 func (noNetwork) RandomRelay(...onion.RelayID) (onion.RelayID, error) {
 	return onion.RelayID{}, errNoNetwork
