@@ -13,6 +13,7 @@ import (
 
 	"github.com/hushchat/hush/pkg/core/content"
 	"github.com/hushchat/hush/pkg/core/identity"
+	"github.com/hushchat/hush/pkg/core/keychain"
 	"github.com/hushchat/hush/pkg/core/session"
 	"github.com/hushchat/hush/pkg/core/store"
 	"github.com/hushchat/hush/pkg/mailbox"
@@ -25,8 +26,11 @@ import (
 type Network interface {
 	// Ask sends request to exit and returns its answer.
 	Ask(ctx context.Context, exit onion.RelayID, request []byte) ([]byte, error)
-	// RandomRelay picks a relay to host a new queue.
+	// RandomRelay picks a relay to host a new queue, from the directory
+	// the last Refresh (or Ask) fetched.
 	RandomRelay(exclude ...onion.RelayID) (onion.RelayID, error)
+	// Refresh fetches the network's directory.
+	Refresh(ctx context.Context) error
 }
 
 // Defaults of Options.
@@ -98,6 +102,10 @@ type Client struct {
 	txMu sync.Mutex
 	// answerMu keeps a new contact from being answered twice at once.
 	answerMu sync.Mutex
+	// creating holds the queues stored but not yet made on their relay:
+	// they are not polled until the relay said OK.
+	creatingMu sync.Mutex
+	creating   map[store.QueueID]bool
 
 	ev       events
 	outboxCh chan struct{} // wakes the outbox loop
@@ -105,7 +113,9 @@ type Client struct {
 	receipts receipts
 
 	closed  atomic.Bool
-	onClose func() error // releases what OpenProfile opened
+	onClose func() error     // releases what OpenProfile opened
+	dir     string           // the profile directory, if opened by OpenProfile
+	rekeyer keychain.Rekeyer // its store, for ChangePassphrase
 }
 
 // Settings keys of the client's own records.

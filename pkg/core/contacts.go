@@ -188,15 +188,13 @@ func (c *Client) dropContactQueues(ctx context.Context, id store.ContactID) erro
 	return c.dropQueues(ctx, ids...)
 }
 
-// deleteDroppedSoon deletes dropped queues on their relays now, in the
-// background; the upkeep loop retries what fails.
+// deleteDroppedSoon deletes dropped queues on their relays now; the
+// upkeep loop retries what fails (a relay down, no network).
 func (c *Client) deleteDroppedSoon(ctx context.Context) {
 	wake(c.queuesCh)
-	go func() {
-		if err := c.deleteDropped(context.WithoutCancel(ctx)); err != nil {
-			c.log.Info("queues left to delete later", "err", err)
-		}
-	}()
+	if err := c.deleteDropped(ctx); err != nil {
+		c.log.Info("queues left to delete later", "err", err)
+	}
 }
 
 // RotateQueue moves a contact to a fresh queue of ours: the contact is

@@ -281,14 +281,22 @@ func (c *Client) receiveContactRequest(ctx context.Context, oq store.OwnQueue, h
 	if err != nil || done {
 		return err
 	}
+	// The invitation's queue is dropped, so its poller (which runs this)
+	// is about to be cancelled: answer on a context of its own.
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), answerTimeout)
+	defer cancel()
 	wake(c.queuesCh)
 	c.answerMu.Lock()
 	defer c.answerMu.Unlock()
-	if err := c.answerContact(ctx, ct.ID); err != nil {
+	if err := c.answerContact(actx, ct.ID); err != nil {
 		c.background("answer a new contact (tried again later)", err)
 	}
 	return nil
 }
+
+// answerTimeout bounds answering a new contact; the upkeep loop tries
+// again if it runs out.
+const answerTimeout = time.Minute
 
 // answerContact gives a contact that has no queue of ours yet a fresh
 // queue and tells it (a QueueRotation, the first message of our side of

@@ -38,17 +38,30 @@ func (c *Client) ask(ctx context.Context, relay onion.RelayID, request []byte) (
 func (c *Client) newQueue(ctx context.Context, contact store.ContactID, contactRequest bool) (store.OwnQueue, error) {
 	relay, err := c.net.RandomRelay()
 	if err != nil {
-		return store.OwnQueue{}, fmt.Errorf("choose a relay for a new queue: %w", err)
+		// No directory yet, or a stale one: fetch it.
+		if err := c.net.Refresh(ctx); err != nil {
+			return store.OwnQueue{}, err
+		}
+		if relay, err = c.net.RandomRelay(); err != nil {
+			return store.OwnQueue{}, fmt.Errorf("choose a relay for a new queue: %w", err)
+		}
 	}
 	q, err := mailbox.NewQueue(relay, contactRequest)
 	if err != nil {
 		return store.OwnQueue{}, err
 	}
 	oq := store.OwnQueue{Queue: q, Contact: contact, Created: c.now()}
+	c.creatingMu.Lock()
+	defer func() { c.created(oq.ID) }()
 	err = c.transact(ctx, func(ctx context.Context) error {
 		oq.ID, err = c.st.AddQueue(ctx, oq)
 		return err
 	})
+	if c.creating == nil {
+		c.creating = make(map[store.QueueID]bool)
+	}
+	c.creating[oq.ID] = true
+	c.creatingMu.Unlock()
 	if err != nil {
 		return store.OwnQueue{}, fmt.Errorf("store the new queue: %w", err)
 	}
@@ -64,8 +77,16 @@ func (c *Client) newQueue(ctx context.Context, contact store.ContactID, contactR
 		}
 		return store.OwnQueue{}, fmt.Errorf("create a queue on relay %s: %w", relay, err)
 	}
+	c.created(oq.ID)
 	wake(c.queuesCh)
 	return oq, nil
+}
+
+// created ends a queue's creation: pollable from now on.
+func (c *Client) created(id store.QueueID) {
+	c.creatingMu.Lock()
+	delete(c.creating, id)
+	c.creatingMu.Unlock()
 }
 
 // owner sends a signed owner operation for one of our queues. The counter

@@ -51,6 +51,7 @@ func (c *Client) pollLoop(ctx context.Context) {
 				if _, ok := running[id]; ok {
 					continue
 				}
+				c.log.Debug("polling", "queue", int64(id))
 				pctx, cancel := context.WithCancel(ctx)
 				running[id] = cancel
 				wg.Go(func() { c.poll(pctx, id) })
@@ -78,9 +79,11 @@ func (c *Client) pollable(ctx context.Context) ([]store.QueueID, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.creatingMu.Lock()
+	defer c.creatingMu.Unlock()
 	var out []store.QueueID
 	for _, q := range qs {
-		if !slices.Contains(drop, q.ID) {
+		if !slices.Contains(drop, q.ID) && !c.creating[q.ID] {
 			out = append(out, q.ID)
 		}
 	}
@@ -106,9 +109,9 @@ func (c *Client) poll(ctx context.Context, id store.QueueID) {
 			continue
 		case ctx.Err() != nil:
 			return
-		case errors.Is(err, store.ErrNotFound):
+		case errors.Is(err, store.ErrNotFound) && !c.exists(ctx, id):
 			return // the queue was forgotten
-		case errors.Is(err, mailbox.StatusNoQueue):
+		case errors.Is(err, mailbox.StatusNoQueue) && !c.young(ctx, id):
 			c.background("poll a queue", fmt.Errorf("the relay no longer has one of our queues (expired while this device was offline?): %w", err))
 			return
 		}
@@ -124,11 +127,25 @@ func (c *Client) poll(ctx context.Context, id store.QueueID) {
 	}
 }
 
+// exists reports whether queue id is still stored.
+func (c *Client) exists(ctx context.Context, id store.QueueID) bool {
+	_, err := c.st.Queue(ctx, id)
+	return !errors.Is(err, store.ErrNotFound)
+}
+
+// young reports whether a queue was made so recently that its relay may
+// not have it yet (its creation was interrupted and is retried).
+func (c *Client) young(ctx context.Context, id store.QueueID) bool {
+	oq, err := c.st.Queue(ctx, id)
+	return err == nil && c.now().Sub(oq.Created) < 2*time.Minute
+}
+
 // receiveAll processes fetched envelopes and then acknowledges them.
 func (c *Client) receiveAll(ctx context.Context, id store.QueueID, envs []mailbox.Envelope) error {
 	if len(envs) == 0 {
 		return nil
 	}
+	c.log.Debug("envelopes fetched", "queue", int64(id), "n", len(envs))
 	seqs := make([]uint64, 0, len(envs))
 	for _, e := range envs {
 		if err := c.receive(ctx, id, e.Data); err != nil {

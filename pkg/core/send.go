@@ -266,6 +266,7 @@ func (c *Client) sendEntry(ctx context.Context, e store.OutboxEntry) error {
 	if _, err := c.ask(ctx, e.To.Relay, req); err != nil {
 		return err
 	}
+	c.log.Debug("sent", "outbox", int64(e.ID))
 	var ct store.Contact
 	err = c.transact(context.WithoutCancel(ctx), func(ctx context.Context) error {
 		if err := c.st.Dequeue(ctx, e.ID); err != nil && !errors.Is(err, store.ErrNotFound) {

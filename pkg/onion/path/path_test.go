@@ -383,3 +383,39 @@ func TestUniformRejects(t *testing.T) {
 		t.Fatal("no randomness: no error")
 	}
 }
+
+// TestCachedGuards: the store is read once, and saves go through to it.
+func TestCachedGuards(t *testing.T) {
+	ctx := context.Background()
+	under := &countingGuards{}
+	c := &CachedGuards{Store: under}
+	for range 3 {
+		if g, err := c.LoadGuards(ctx); err != nil || len(g) != 0 {
+			t.Fatalf("load: %v %v", g, err)
+		}
+	}
+	if under.loads != 1 {
+		t.Fatalf("store read %d times, want 1", under.loads)
+	}
+	want := []Guard{{ID: onion.RelayID{}, Added: time.Unix(1, 0)}}
+	if err := c.SaveGuards(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := under.MemGuards.LoadGuards(ctx)
+	if len(got) != 1 || !got[0].Added.Equal(want[0].Added) {
+		t.Fatalf("store holds %v", got)
+	}
+	if g, _ := c.LoadGuards(ctx); len(g) != 1 || under.loads != 1 {
+		t.Fatalf("cache: %v after %d loads", g, under.loads)
+	}
+}
+
+type countingGuards struct {
+	MemGuards
+	loads int
+}
+
+func (c *countingGuards) LoadGuards(ctx context.Context) ([]Guard, error) {
+	c.loads++
+	return c.MemGuards.LoadGuards(ctx)
+}

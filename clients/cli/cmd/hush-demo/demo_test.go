@@ -10,25 +10,28 @@ import (
 	"testing"
 )
 
-// TestDemo runs the whole demo and checks what it reports.
+// TestDemo runs the whole demo (relays, profiles, the network
+// conversation, the attachment formats) and checks what it reports.
 func TestDemo(t *testing.T) {
 	var out bytes.Buffer
 	d := &demo{out: &out, showQR: true}
-	if err := d.run(context.Background()); err != nil {
+	if err := run(context.Background(), d); err != nil {
 		t.Fatalf("demo failed: %v\n%s", err, out.String())
 	}
 	s := out.String()
 	for _, want := range []string{
-		"already accepted",
-		"message already received",
-		"keys verified",
+		"embedded bbolt store",
+		"store key from the",
+		"both sides have a queue each way",
+		"invitation was already accepted by someone",
 		`"Zoë says hello 🌻"`,
+		"each message came back as delivered, then read",
+		"Bob is verified in her contacts",
 		"█",
 		"its EXIF says 48.8584°N 2.2945°E",
 		"Bob's copy: no EXIF block, no GPS tags",
 		"file field-notes.tar: 3145728 bytes as 103 chunks",
 		"voice clip (2.5 s)",
-		"envelope of 15360 bytes",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("demo output lacks %q", want)
@@ -38,7 +41,10 @@ func TestDemo(t *testing.T) {
 	if len(nums) != 2 || nums[0][2] != nums[1][2] {
 		t.Fatalf("demo does not show the same 60-digit safety number twice: %q", nums)
 	}
-	if d.step != 8 {
-		t.Errorf("demo ran %d steps, want 8", d.step)
+	if d.step != 9 {
+		t.Errorf("demo ran %d steps, want 9", d.step)
+	}
+	if strings.Contains(s, "FAILED") {
+		t.Error("demo output reports a failure")
 	}
 }

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+//go:build cgo && !js
+
+package core
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+)
+
+// BenchmarkEndToEndText measures one text from SendText to the
+// recipient's EventReceived, both clients in this process, every request
+// through 3-hop onion paths over loopback gRPC with TLS to real relays
+// (bbolt stores, fsync per commit). The recipient is already
+// long-polling, as a running client is.
+func BenchmarkEndToEndText(b *testing.B) {
+	tn := startNet(b)
+	alice := tn.newUser(b, "alice", nil)
+	bob := tn.newUser(b, "bob", nil)
+	ab, _ := connect(b, alice, bob)
+	ctx := context.Background()
+	var lat []time.Duration
+	b.ResetTimer()
+	for b.Loop() {
+		start := time.Now()
+		id, err := alice.c.SendText(ctx, ab.ID, "benchmark")
+		if err != nil {
+			b.Fatal(err)
+		}
+		bob.await(b, "the text", 20*time.Second, func(e Event) bool { return e.Kind == EventReceived && e.Message.ID == id })
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// BenchmarkColdStart measures opening a profile on the keychain path:
+// the store key read from the keychain, the SQLCipher store opened and
+// migrated, the network file read, a client ready to send. The keychain
+// here is in memory; BenchmarkKeychainGet (make test-keychain) gives the
+// real Secret Service's share.
+func BenchmarkColdStart(b *testing.B) {
+	tn := startNet(b)
+	dir := filepath.Join(b.TempDir(), "alice")
+	c, _, err := InitProfile(context.Background(), tn.opts(dir, nil), "alice")
+	if err != nil {
+		b.Fatal(err)
+	}
+	c.Close()
+	b.ResetTimer()
+	for b.Loop() {
+		c, _, err := OpenProfile(context.Background(), tn.opts(dir, nil))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		c.Close()
+		b.StartTimer()
+	}
+}
