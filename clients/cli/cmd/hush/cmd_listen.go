@@ -12,7 +12,6 @@ import (
 
 	"github.com/hushchat/hush/pkg/core"
 	"github.com/hushchat/hush/pkg/core/content"
-	"github.com/hushchat/hush/pkg/core/store/sqlstore"
 )
 
 // runListen runs the client until interrupted: it prints events as they
@@ -26,10 +25,10 @@ func runListen(ctx context.Context, a *app, cmd *command, args []string) error {
 	if err := positional(cmd, pos, 0, 0); err != nil {
 		return err
 	}
-	c, _, err := a.open(ctx)
-	if errors.Is(err, sqlstore.ErrLocked) {
-		return a.refuseWhileListening("a second hush listen", err)
+	if a.listening(ctx) {
+		return errors.New("hush listen is already running for this profile")
 	}
+	c, _, err := a.open(ctx)
 	if err != nil {
 		return err
 	}

@@ -33,6 +33,9 @@ func runPassphrase(ctx context.Context, a *app, cmd *command, args []string) err
 	if err := positional(cmd, pos, 0, 0); err != nil {
 		return err
 	}
+	if a.listening(ctx) {
+		return errWhileListening
+	}
 	newPass := a.secretFunc(passphraseSource{fd: newFD, envVar: EnvNewPassphrase,
 		prompt: "new passphrase", confirm: true})
 	if newPass == nil {
@@ -40,8 +43,8 @@ func runPassphrase(ctx context.Context, a *app, cmd *command, args []string) err
 			"set "+EnvNewPassphrase+", use --new-passphrase-fd N, or run hush passphrase in a terminal")
 	}
 	c, src, err := a.open(ctx)
-	if errors.Is(err, sqlstore.ErrLocked) {
-		return a.refuseWhileListening("hush passphrase", err)
+	if errors.Is(err, sqlstore.ErrLocked) && a.listening(ctx) {
+		return errWhileListening
 	}
 	if err != nil {
 		return err
@@ -62,14 +65,16 @@ func runPassphrase(ctx context.Context, a *app, cmd *command, args []string) err
 	return nil
 }
 
-// refuseWhileListening explains why a command that needs the profile to
-// itself cannot run now.
-func (a *app) refuseWhileListening(what string, locked error) error {
-	conn, err := dialSocket(context.Background(), socketPath(a.g.profile))
+var errWhileListening = withHint(errors.New("hush passphrase cannot run while hush listen runs for this profile"),
+	"stop hush listen (Ctrl-C), then run it again")
+
+// listening reports whether a hush listen answers on the profile's
+// socket.
+func (a *app) listening(ctx context.Context) bool {
+	conn, err := dialSocket(ctx, socketPath(a.g.profile))
 	if err != nil {
-		return locked
+		return false
 	}
 	conn.Close()
-	return withHint(fmt.Errorf("%s cannot run while hush listen runs for this profile", what),
-		"stop hush listen (Ctrl-C), then run it again")
+	return true
 }

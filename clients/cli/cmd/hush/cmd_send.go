@@ -68,11 +68,10 @@ func (o sendOpts) run(ctx context.Context, e *env) error {
 		return err
 	}
 	name := clean(ct.Name)
-	if o.noWait {
-		fmt.Fprintf(e.stdout, "queued for %s\n", name)
-		return nil
+	sent, err := false, error(nil)
+	if !o.noWait {
+		sent, err = waitSent(ctx, events, id, o.wait)
 	}
-	sent, err := waitSent(ctx, events, id, o.wait)
 	switch {
 	case err != nil:
 		return fmt.Errorf("sending to %s: %w", name, err)
