@@ -68,13 +68,13 @@ func (o sendOpts) run(ctx context.Context, e *env) error {
 		return err
 	}
 	name := clean(ct.Name)
-	sent, err := false, error(nil)
+	var sent bool
 	if !o.noWait {
-		sent, err = waitSent(ctx, events, id, o.wait)
+		if sent, err = waitSent(ctx, events, id, o.wait); err != nil {
+			return fmt.Errorf("sending to %s: %w", name, err)
+		}
 	}
 	switch {
-	case err != nil:
-		return fmt.Errorf("sending to %s: %w", name, err)
 	case sent:
 		fmt.Fprintf(e.stdout, "sent to %s\n", name)
 	case e.remote:
