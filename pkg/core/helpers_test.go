@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -60,6 +61,10 @@ type testNet struct {
 	net  *devnet.Network
 	file []byte
 	kc   *memKeychain
+	// passphrase, if set, puts new profiles on the passphrase path (a
+	// child process cannot share the in-memory keychain).
+	passphrase []byte
+	now        func() time.Time // the clock of new clients; nil: time.Now
 }
 
 func startNet(tb testing.TB) *testNet {
@@ -116,7 +121,12 @@ func (tn *testNet) reopen(tb testing.TB, name, dir string, wrap func(Network) Ne
 
 func (tn *testNet) opts(dir string, wrap func(Network) Network) ProfileOptions {
 	o := ProfileOptions{Dir: dir, Network: tn.file, Keychain: tn.kc}
+	if tn.passphrase != nil {
+		o.UsePassphrase = true
+		o.Passphrase = func() ([]byte, error) { return slices.Clone(tn.passphrase), nil }
+	}
 	o.ReceiptDelay = 50 * time.Millisecond
+	o.Now = tn.now
 	if os.Getenv("HUSH_TEST_LOG") != "" {
 		o.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("profile", filepath.Base(dir))
 	}
