@@ -106,6 +106,16 @@ type Client struct {
 	// they are not polled until the relay said OK.
 	creatingMu sync.Mutex
 	creating   map[store.QueueID]bool
+	// inflight holds the outbox entries being sent, so the outbox loop
+	// and a direct send never attempt one at the same time.
+	inflightMu sync.Mutex
+	inflight   map[store.OutboxID]bool
+	// runCtx is Run's context while Run runs; bg its direct sends.
+	runCtx atomic.Pointer[context.Context]
+	bg     sync.WaitGroup
+	// ctrs are the owner-operation counters reserved per queue.
+	ctrMu sync.Mutex
+	ctrs  map[store.QueueID]*counters
 
 	ev       events
 	outboxCh chan struct{} // wakes the outbox loop
@@ -218,11 +228,14 @@ func (c *Client) Run(ctx context.Context) error {
 	if c.closed.Load() {
 		return ErrClosed
 	}
+	c.runCtx.Store(&ctx)
 	var wg sync.WaitGroup
 	for _, loop := range []func(context.Context){c.outboxLoop, c.pollLoop, c.receiptLoop, c.upkeepLoop} {
 		wg.Go(func() { loop(ctx) })
 	}
 	wg.Wait()
+	c.runCtx.Store(nil)
+	c.bg.Wait()
 	return ctx.Err()
 }
 

@@ -89,21 +89,14 @@ func (c *Client) created(id store.QueueID) {
 	c.creatingMu.Unlock()
 }
 
-// owner sends a signed owner operation for one of our queues. The counter
-// is made durable before the request leaves, so it is never used twice.
+// owner sends a signed owner operation for one of our queues. Its counter
+// is durable before the request leaves, so it is never used twice.
 func (c *Client) owner(ctx context.Context, id store.QueueID, build func(q *mailbox.Queue) ([]byte, error)) (*mailbox.Response, error) {
-	var (
-		oq  store.OwnQueue
-		ctr uint64
-	)
-	err := c.transact(ctx, func(ctx context.Context) error {
-		var err error
-		if oq, err = c.st.Queue(ctx, id); err != nil {
-			return err
-		}
-		ctr, err = c.st.NextCounter(ctx, id)
-		return err
-	})
+	oq, err := c.st.Queue(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("queue %d: %w", id, err)
+	}
+	ctr, err := c.nextCounter(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("queue %d: %w", id, err)
 	}
@@ -114,6 +107,46 @@ func (c *Client) owner(ctx context.Context, id store.QueueID, build func(q *mail
 		return nil, err
 	}
 	return c.ask(ctx, q.Relay, req)
+}
+
+// counterBlock is how many counters are reserved at once: one durable
+// commit covers this many owner operations (polls and acks). Counters
+// reserved but not used before a restart are skipped, which the relay
+// allows: it only requires each counter to be above the last.
+const counterBlock = 16
+
+// counters are a queue's reserved counters: used up to next, reserved
+// up to limit.
+type counters struct{ next, limit uint64 }
+
+// nextCounter returns the queue's next counter, reserving a new block
+// durably when the last one is used up.
+func (c *Client) nextCounter(ctx context.Context, id store.QueueID) (uint64, error) {
+	c.ctrMu.Lock()
+	defer c.ctrMu.Unlock()
+	if b := c.ctrs[id]; b != nil && b.next < b.limit {
+		b.next++
+		return b.next, nil
+	}
+	var last uint64
+	err := c.transact(ctx, func(ctx context.Context) error {
+		for range counterBlock {
+			var err error
+			if last, err = c.st.NextCounter(ctx, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if c.ctrs == nil {
+		c.ctrs = make(map[store.QueueID]*counters)
+	}
+	b := &counters{next: last - counterBlock + 1, limit: last}
+	c.ctrs[id] = b
+	return b.next, nil
 }
 
 // dropQueues takes queues out of use in the current transaction: they

@@ -44,20 +44,57 @@ func (c *Client) sendMessage(ctx context.Context, contact store.ContactID, body 
 	if c.closed.Load() {
 		return content.ID{}, ErrClosed
 	}
-	var id content.ID
+	var (
+		id content.ID
+		e  store.OutboxEntry
+	)
 	err := c.transact(ctx, func(ctx context.Context) error {
 		ct, to, err := c.sendable(ctx, contact)
 		if err != nil {
 			return err
 		}
-		id, _, err = c.queueContent(ctx, ct, to, body, kind)
+		id, e, err = c.queueContent(ctx, ct, to, body, kind)
 		return err
 	})
 	if err != nil {
 		return content.ID{}, err
 	}
-	wake(c.outboxCh)
+	c.sendSoon(e)
 	return id, nil
+}
+
+// sendSoon sends a new outbox entry at once while Run runs, without
+// waiting for the outbox loop to find it; otherwise it wakes the loop.
+func (c *Client) sendSoon(e store.OutboxEntry) {
+	ctx := c.runCtx.Load()
+	if ctx == nil || !c.claim(e.ID) {
+		wake(c.outboxCh)
+		return
+	}
+	c.bg.Go(func() {
+		defer c.release(e.ID)
+		c.attempt(*ctx, e)
+	})
+}
+
+// claim marks an entry in flight; false if it already is.
+func (c *Client) claim(id store.OutboxID) bool {
+	c.inflightMu.Lock()
+	defer c.inflightMu.Unlock()
+	if c.inflight[id] {
+		return false
+	}
+	if c.inflight == nil {
+		c.inflight = make(map[store.OutboxID]bool)
+	}
+	c.inflight[id] = true
+	return true
+}
+
+func (c *Client) release(id store.OutboxID) {
+	c.inflightMu.Lock()
+	delete(c.inflight, id)
+	c.inflightMu.Unlock()
 }
 
 // sendable returns a contact we can send to and its queue address.
@@ -186,14 +223,24 @@ func (c *Client) sendDue(ctx context.Context) (time.Time, error) {
 		}
 		var wg sync.WaitGroup
 		sem := make(chan struct{}, outboxParallel)
+		claimed := 0
 		for _, e := range due {
+			if !c.claim(e.ID) {
+				continue // a direct send has it
+			}
+			claimed++
 			sem <- struct{}{}
 			wg.Go(func() {
 				defer func() { <-sem }()
+				defer c.release(e.ID)
 				c.attempt(ctx, e)
 			})
 		}
 		wg.Wait()
+		if claimed == 0 {
+			// Everything due is being sent directly: look again soon.
+			return c.now().Add(retryFirst), nil
+		}
 		if ctx.Err() != nil {
 			return time.Time{}, ctx.Err()
 		}
