@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	"github.com/hushchat/hush/pkg/core/keychain"
 	"github.com/hushchat/hush/pkg/core/store/sqlstore"
@@ -85,6 +86,7 @@ func InitProfile(ctx context.Context, o ProfileOptions, displayName string) (*Cl
 	}
 	st, err := sqlstore.Open(ctx, filepath.Join(o.Dir, StoreFile), key)
 	key.Destroy()
+	releaseKDFMemory(src)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -131,6 +133,7 @@ func OpenProfile(ctx context.Context, o ProfileOptions) (*Client, keychain.Sourc
 		st, err = sqlstore.Open(ctx, path, key)
 	}
 	key.Destroy()
+	releaseKDFMemory(src)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -204,6 +207,15 @@ func (c *Client) ChangePassphrase(ctx context.Context, newPass []byte) error {
 		k.Destroy()
 	}
 	return err
+}
+
+// releaseKDFMemory gives the 64 MiB Argon2id just used back to the
+// system at once: a long-running client (hush listen) would otherwise
+// keep it until the runtime's scavenger gets to it.
+func releaseKDFMemory(src keychain.Source) {
+	if src == keychain.FromPassphrase {
+		debug.FreeOSMemory()
+	}
 }
 
 // writeFileAtomic writes b to path through a synced temporary file.
