@@ -289,21 +289,7 @@ func (d *demo) safetyNumbers(ctx context.Context, alice, bob *user) error {
 	if err != nil {
 		return err
 	}
-	d.say("Alice sees %s", strings.Join(aliceSees.Groups(), " "))
-	d.say("Bob sees   %s", strings.Join(bobSees.Groups(), " "))
-	if aliceSees.String() != bobSees.String() {
-		return errors.New("the two sides see different safety numbers")
-	}
-	// Alice scans the QR code on Bob's screen.
-	pngBytes, err := bobSees.QRCodePNG(512)
-	if err != nil {
-		return err
-	}
-	img, err := png.Decode(bytes.NewReader(pngBytes))
-	if err != nil {
-		return err
-	}
-	payload, err := verify.ScanQRCode(img)
+	payload, err := d.showAndScan(aliceSees, bobSees)
 	if err != nil {
 		return err
 	}
@@ -315,6 +301,26 @@ func (d *demo) safetyNumbers(ctx context.Context, alice, bob *user) error {
 		fmt.Fprint(d.out, bobSees.QRCodeTerminal())
 	}
 	return nil
+}
+
+// showAndScan prints both sides' safety numbers, checks they are equal,
+// and returns the payload Alice reads by scanning the QR code on Bob's
+// screen (rendered to PNG and decoded).
+func (d *demo) showAndScan(aliceSees, bobSees verify.SafetyNumber) ([]byte, error) {
+	d.say("Alice sees %s", strings.Join(aliceSees.Groups(), " "))
+	d.say("Bob sees   %s", strings.Join(bobSees.Groups(), " "))
+	if aliceSees.String() != bobSees.String() {
+		return nil, errors.New("the two sides see different safety numbers")
+	}
+	pngBytes, err := bobSees.QRCodePNG(512)
+	if err != nil {
+		return nil, err
+	}
+	img, err := png.Decode(bytes.NewReader(pngBytes))
+	if err != nil {
+		return nil, err
+	}
+	return verify.ScanQRCode(img)
 }
 
 func (d *demo) safetyNumber(ctx context.Context, u *user) (verify.SafetyNumber, error) {

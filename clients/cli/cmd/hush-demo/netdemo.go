@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,7 +17,6 @@ import (
 	"github.com/hushchat/hush/pkg/core"
 	"github.com/hushchat/hush/pkg/core/content"
 	"github.com/hushchat/hush/pkg/core/keychain"
-	"github.com/hushchat/hush/pkg/core/verify"
 	"github.com/hushchat/hush/services/relay/devnet"
 )
 
@@ -258,20 +256,7 @@ func (d *netDemo) compare(ctx context.Context, alice, bob *netUser, ab, ba core.
 	if err != nil {
 		return err
 	}
-	d.say("Alice sees %s", strings.Join(an.Groups(), " "))
-	d.say("Bob sees   %s", strings.Join(bn.Groups(), " "))
-	if an.String() != bn.String() {
-		return errors.New("the two sides see different safety numbers")
-	}
-	pngBytes, err := bn.QRCodePNG(512)
-	if err != nil {
-		return err
-	}
-	img, err := png.Decode(bytes.NewReader(pngBytes))
-	if err != nil {
-		return err
-	}
-	payload, err := verify.ScanQRCode(img)
+	payload, err := d.showAndScan(an, bn)
 	if err != nil {
 		return err
 	}
