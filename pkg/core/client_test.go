@@ -313,3 +313,99 @@ func TestStoreHoldsNoPlaintext(t *testing.T) {
 		}
 	}
 }
+
+// TestRelayDownDeliversLater: the relay holding the recipient's queue is
+// stopped; a message sent meanwhile waits in the outbox and arrives once
+// the relay is back.
+func TestRelayDownDeliversLater(t *testing.T) {
+	tn := startNet(t)
+	alice := tn.newUser(t, "alice", nil)
+	bob := tn.newUser(t, "bob", nil)
+	ab, _ := connect(t, alice, bob)
+	ctx := context.Background()
+	to, err := alice.c.st.Target(ctx, ab.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := -1
+	for i, r := range tn.net.Relays {
+		if r.ID() == to.Relay {
+			host = i
+		}
+	}
+	// Bob's long-poll is in flight on that relay: a short shutdown cuts
+	// it, as a crash would (Stop then says requests were cut).
+	sctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if err := tn.net.Stop(sctx, host); err != nil {
+		t.Logf("stop: %v", err)
+	}
+	id, err := alice.c.SendText(ctx, ab.ID, "while the relay was down")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		e, err := alice.c.st.Pending(ctx, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(e) == 1 && e[0].Attempts > 0 {
+			break // one attempt failed and was postponed
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no failed attempt recorded: %+v", e)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if m, _ := alice.c.st.Message(ctx, ab.ID, id); m.State != store.Pending {
+		t.Fatalf("state %v while the relay is down, want pending", m.State)
+	}
+	rctx, rcancel := context.WithTimeout(ctx, 20*time.Second)
+	defer rcancel()
+	if err := tn.net.Restart(rctx, host); err != nil {
+		t.Fatal(err)
+	}
+	bob.await(t, "the message", 60*time.Second, receivedText("while the relay was down"))
+}
+
+// TestRotateQueue: alice moves bob to a fresh queue of hers; bob's next
+// message arrives there and her old queue is dropped.
+func TestRotateQueue(t *testing.T) {
+	tn := startNet(t)
+	alice := tn.newUser(t, "alice", nil)
+	bob := tn.newUser(t, "bob", nil)
+	ab, ba := connect(t, alice, bob)
+	ctx := context.Background()
+	old := contactQueue(t, alice)
+	if err := alice.c.RotateQueue(ctx, ab.ID); err != nil {
+		t.Fatal(err)
+	}
+	oldAddr, _ := alice.c.st.Queue(ctx, old)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		to, err := bob.c.st.Target(ctx, ba.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !to.Sender.Equal(oldAddr.Queue.Sender) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("bob still sends to the old queue")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := bob.c.SendText(ctx, ba.ID, "to the new queue"); err != nil {
+		t.Fatal(err)
+	}
+	alice.await(t, "the message", 20*time.Second, receivedText("to the new queue"))
+	drop, err := alice.c.dropList(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := alice.c.st.Queue(ctx, old)
+	if !slices.Contains(drop, old) && !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the old queue is still in use: %+v", q)
+	}
+}

@@ -72,8 +72,10 @@ func (c *Client) sendSoon(e store.OutboxEntry) {
 		return
 	}
 	c.bg.Go(func() {
-		defer c.release(e.ID)
 		c.attempt(*ctx, e)
+		c.release(e.ID)
+		// A postponed entry is the loop's again: let it plan the retry.
+		wake(c.outboxCh)
 	})
 }
 

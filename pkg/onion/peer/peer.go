@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
@@ -41,6 +43,14 @@ type target struct {
 	addr string
 }
 
+// connectParams shorten grpc-go's reconnection backoff (by default it
+// grows to 120 s): a relay that restarts is reached again within seconds,
+// and a message waiting for it is not held back by a stale backoff.
+var connectParams = grpc.ConnectParams{
+	Backoff:           backoff.Config{BaseDelay: 500 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 5 * time.Second},
+	MinConnectTimeout: 5 * time.Second,
+}
+
 // Pool keeps one connection per relay and address, made on first use and
 // reused for every later call: gRPC multiplexes calls over it (long-polls
 // share it). It is safe for concurrent use.
@@ -66,6 +76,7 @@ func (p *Pool) conn(id onion.RelayID, addr string) (*grpc.ClientConn, error) {
 	c, err := grpc.NewClient("passthrough:///"+addr,
 		grpc.WithTransportCredentials(credentials.NewTLS(tlspin.ClientConfig(id))),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxRecv)),
+		grpc.WithConnectParams(connectParams),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("peer: connection to %s at %s: %w", id, addr, err)

@@ -50,6 +50,7 @@ type Network struct {
 	Relays   []*relay.Relay
 	backends []relay.Backend
 	stopped  []bool
+	opts     Options
 }
 
 // Start makes and starts the relays.
@@ -57,7 +58,7 @@ func Start(ctx context.Context, o Options) (*Network, error) {
 	if o.Relays <= 0 {
 		o.Relays = DefaultRelays
 	}
-	n := &Network{Dir: o.Dir, FilePath: filepath.Join(o.Dir, NetworkFileName)}
+	n := &Network{Dir: o.Dir, FilePath: filepath.Join(o.Dir, NetworkFileName), opts: o}
 	if err := n.start(ctx, o); err != nil {
 		n.Shutdown(context.Background())
 		return nil, err
@@ -67,7 +68,7 @@ func Start(ctx context.Context, o Options) (*Network, error) {
 
 func (n *Network) start(ctx context.Context, o Options) error {
 	for i := range o.Relays {
-		r, b, err := newRelay(o, i)
+		r, b, err := newRelay(o, i, "127.0.0.1:0")
 		if err != nil {
 			return err
 		}
@@ -98,7 +99,7 @@ func (n *Network) start(ctx context.Context, o Options) error {
 
 func name(i int) string { return fmt.Sprintf("relay-%d", i+1) }
 
-func newRelay(o Options, i int) (*relay.Relay, relay.Backend, error) {
+func newRelay(o Options, i int, listen string) (*relay.Relay, relay.Backend, error) {
 	dir := filepath.Join(o.Dir, name(i))
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, relay.Backend{}, fmt.Errorf("devnet: %w", err)
@@ -108,7 +109,7 @@ func newRelay(o Options, i int) (*relay.Relay, relay.Backend, error) {
 		return nil, relay.Backend{}, err
 	}
 	c := config.Defaults()
-	c.Relay.Listen, c.Web.Listen, c.Admin.Listen = "127.0.0.1:0", "127.0.0.1:0", ""
+	c.Relay.Listen, c.Web.Listen, c.Admin.Listen = listen, "127.0.0.1:0", ""
 	if o.Admin {
 		c.Admin.Listen = "127.0.0.1:0"
 	}
@@ -159,6 +160,22 @@ func (n *Network) Stop(ctx context.Context, i int) error {
 	}
 	n.stopped[i] = true
 	return errors.Join(n.Relays[i].Shutdown(ctx), closeBackend(n.backends[i]))
+}
+
+// Restart starts stopped relay i again at its address, on its data
+// directory (the same key and store): a relay coming back in a test.
+func (n *Network) Restart(ctx context.Context, i int) error {
+	if !n.stopped[i] {
+		return nil
+	}
+	r, b, err := newRelay(n.opts, i, n.File.Relays[i].Address)
+	if err != nil {
+		return err
+	}
+	n.Relays[i], n.backends[i], n.stopped[i] = r, b, false
+	r.SetNetwork(n.File)
+	r.Start()
+	return r.Refresh(ctx)
 }
 
 // Shutdown stops every relay still running.
