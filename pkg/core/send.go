@@ -72,10 +72,12 @@ func (c *Client) sendSoon(e store.OutboxEntry) {
 		return
 	}
 	c.bg.Go(func() {
-		c.attempt(*ctx, e)
+		postponed := c.attempt(*ctx, e)
 		c.release(e.ID)
-		// A postponed entry is the loop's again: let it plan the retry.
-		wake(c.outboxCh)
+		if postponed {
+			// The entry is the loop's again: let it plan the retry.
+			wake(c.outboxCh)
+		}
 	})
 }
 
@@ -250,11 +252,11 @@ func (c *Client) sendDue(ctx context.Context) (time.Time, error) {
 }
 
 // attempt sends one entry once and records the outcome: done, failed for
-// good, or postponed with backoff.
-func (c *Client) attempt(ctx context.Context, e store.OutboxEntry) {
+// good, or postponed with backoff (then it returns true).
+func (c *Client) attempt(ctx context.Context, e store.OutboxEntry) (postponed bool) {
 	if c.now().Sub(e.Created) > c.opts.MessageTTL {
 		c.fail(ctx, e, fmt.Errorf("no relay accepted it within %v", c.opts.MessageTTL))
-		return
+		return false
 	}
 	err := c.sendEntry(ctx, e)
 	var st mailbox.Status
@@ -264,12 +266,14 @@ func (c *Client) attempt(ctx context.Context, e store.OutboxEntry) {
 	case errors.As(err, &st) && permanent(st):
 		c.fail(ctx, e, err)
 	default:
+		postponed = true
 		c.log.Debug("send postponed", "attempts", e.Attempts+1, "err", err)
 		next := c.now().Add(backoff(e.Attempts))
 		if perr := c.transact(ctx, func(ctx context.Context) error { return c.st.Postpone(ctx, e.ID, next) }); perr != nil {
 			c.background("postpone a send", perr)
 		}
 	}
+	return postponed
 }
 
 // permanent reports whether a refusal will not change by retrying.
