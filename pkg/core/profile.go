@@ -15,6 +15,7 @@ import (
 
 	"github.com/hushchat/hush/pkg/core/keychain"
 	"github.com/hushchat/hush/pkg/core/store/sqlstore"
+	"github.com/hushchat/hush/pkg/internal/atomicfile"
 	"github.com/hushchat/hush/pkg/onion/directory"
 	"github.com/hushchat/hush/pkg/onion/path"
 	"github.com/hushchat/hush/pkg/onion/peer"
@@ -76,7 +77,7 @@ func InitProfile(ctx context.Context, o ProfileOptions, displayName string) (*Cl
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 		return nil, 0, fmt.Errorf("make the profile directory: %w", err)
 	}
-	if err := writeFileAtomic(filepath.Join(o.Dir, NetworkFileName), o.Network); err != nil {
+	if err := atomicfile.Write(filepath.Join(o.Dir, NetworkFileName), o.Network); err != nil {
 		return nil, 0, fmt.Errorf("keep the network file: %w", err)
 	}
 	key, src, err := keychain.Resolve(ctx, keychain.Request{Dir: o.Dir, New: true, UsePassphrase: o.UsePassphrase,
@@ -107,21 +108,16 @@ func OpenProfile(ctx context.Context, o ProfileOptions) (*Client, keychain.Sourc
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil, 0, fmt.Errorf("%w: %s", ErrNoProfile, o.Dir)
 	}
+	// Verify is called only to finish an interrupted passphrase change;
+	// the store it opens with the right key is kept.
 	var st *sqlstore.Store
-	verify := func(ctx context.Context, k *keychain.Key) error {
-		s, err := sqlstore.Open(ctx, path, k)
-		if err == nil {
-			st = s
-		}
-		return err
-	}
 	key, src, err := keychain.Resolve(ctx, keychain.Request{Dir: o.Dir, Keychain: o.Keychain, Passphrase: o.Passphrase,
 		Verify: func(ctx context.Context, k *keychain.Key) error {
-			if st != nil {
-				st.Close()
-				st = nil
+			s, err := sqlstore.Open(ctx, path, k)
+			if err == nil {
+				st = s
 			}
-			return verify(ctx, k)
+			return err
 		}})
 	if err != nil {
 		if st != nil {
@@ -216,25 +212,4 @@ func releaseKDFMemory(src keychain.Source) {
 	if src == keychain.FromPassphrase {
 		debug.FreeOSMemory()
 	}
-}
-
-// writeFileAtomic writes b to path through a synced temporary file.
-func writeFileAtomic(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

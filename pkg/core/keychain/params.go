@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/crypto/argon2"
 
+	"github.com/hushchat/hush/pkg/internal/atomicfile"
 	"github.com/hushchat/hush/pkg/internal/secret"
 )
 
@@ -175,37 +176,16 @@ func SaveParams(dir, name string, p Params) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, name+".tmp*")
-	if err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, name), b); err != nil {
 		return fmt.Errorf("keychain: write key parameters: %w", err)
 	}
-	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("keychain: write key parameters: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("keychain: write key parameters: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("keychain: write key parameters: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
-		return fmt.Errorf("keychain: write key parameters: %w", err)
-	}
-	return syncDir(dir)
+	return nil
 }
 
 // syncDir makes a rename in dir durable.
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("keychain: sync profile directory: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("keychain: sync profile directory: %w", err)
+	if err := atomicfile.SyncDir(dir); err != nil {
+		return fmt.Errorf("keychain: %w", err)
 	}
 	return nil
 }
