@@ -74,12 +74,22 @@ func ReadPassphrase(r io.Reader) ([]byte, error) {
 		buf[len(buf)-1] = 0
 		buf = buf[:len(buf)-1]
 	}
-	switch {
-	case len(buf) > MaxPassphrase:
+	if err := CheckPassphrase(buf); err != nil {
 		secret.Zero(buf)
-		return nil, ErrPassphraseTooLong
-	case len(buf) == 0:
-		return nil, ErrEmptyPassphrase
+		return nil, err
 	}
 	return buf, nil
+}
+
+// CheckPassphrase refuses an empty passphrase (ErrEmptyPassphrase) and
+// one over MaxPassphrase bytes (ErrPassphraseTooLong), wherever it came
+// from.
+func CheckPassphrase(p []byte) error {
+	switch {
+	case len(p) == 0:
+		return ErrEmptyPassphrase
+	case len(p) > MaxPassphrase:
+		return ErrPassphraseTooLong
+	}
+	return nil
 }

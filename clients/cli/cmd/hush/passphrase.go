@@ -82,11 +82,8 @@ func (a *app) readPassphrase(src passphraseSource) ([]byte, error) {
 		return p, nil
 	}
 	if v, ok := a.lookupEnv(src.envVar); ok && src.envVar != "" {
-		if v == "" {
-			return nil, fmt.Errorf("$%s: %w", src.envVar, keychain.ErrEmptyPassphrase)
-		}
-		if len(v) > keychain.MaxPassphrase {
-			return nil, fmt.Errorf("$%s: %w", src.envVar, keychain.ErrPassphraseTooLong)
+		if err := keychain.CheckPassphrase([]byte(v)); err != nil {
+			return nil, fmt.Errorf("$%s: %w", src.envVar, err)
 		}
 		return []byte(v), nil
 	}
@@ -119,12 +116,9 @@ func (a *app) ask(prompt string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the passphrase: %w", err)
 	}
-	switch {
-	case len(p) == 0:
-		return nil, keychain.ErrEmptyPassphrase
-	case len(p) > keychain.MaxPassphrase:
+	if err := keychain.CheckPassphrase(p); err != nil {
 		clear(p)
-		return nil, keychain.ErrPassphraseTooLong
+		return nil, err
 	}
 	return p, nil
 }
