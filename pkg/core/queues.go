@@ -130,13 +130,9 @@ func (c *Client) nextCounter(ctx context.Context, id store.QueueID) (uint64, err
 	}
 	var last uint64
 	err := c.transact(ctx, func(ctx context.Context) error {
-		for range counterBlock {
-			var err error
-			if last, err = c.st.NextCounter(ctx, id); err != nil {
-				return err
-			}
-		}
-		return nil
+		var err error
+		last, err = c.st.NextCounter(ctx, id, counterBlock)
+		return err
 	})
 	if err != nil {
 		return 0, err

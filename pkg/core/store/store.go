@@ -67,11 +67,13 @@ type Queues interface {
 	SetQueueContact(ctx context.Context, id QueueID, contact ContactID) error
 	// DeleteQueue forgets a queue.
 	DeleteQueue(ctx context.Context, id QueueID) error
-	// NextCounter increments the queue's recipient-operation counter and
-	// returns the new value. Called outside a transaction it is durable
-	// when it returns, so it must be called before the signed request is
-	// sent: a counter is never used twice, even after a crash.
-	NextCounter(ctx context.Context, id QueueID) (uint64, error)
+	// NextCounter reserves the queue's next n recipient-operation
+	// counters: it advances the stored counter by n and returns the new
+	// value, the last one reserved. Called outside a transaction it is
+	// durable when it returns, so it must be called before a signed
+	// request uses one: a counter is never used twice, even after a crash
+	// (reserved ones left unused are skipped, which relays allow).
+	NextCounter(ctx context.Context, id QueueID, n uint64) (uint64, error)
 }
 
 // Targets holds, per contact, the queue address we send to.

@@ -56,7 +56,7 @@ func BenchmarkNextCounter(b *testing.B) {
 	qid := addQueue(b, s)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := s.NextCounter(ctx, qid); err != nil {
+		if _, err := s.NextCounter(ctx, qid, 1); err != nil {
 			b.Fatal(err)
 		}
 	}

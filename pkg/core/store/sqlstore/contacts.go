@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/hushchat/hush/pkg/core/identity"
 	"github.com/hushchat/hush/pkg/core/store"
@@ -173,15 +174,18 @@ func (s *Store) DeleteQueue(ctx context.Context, id store.QueueID) error {
 // NextCounter implements store.Queues: the increment and the read are
 // one transaction, committed (and fsynced) before it returns unless ctx
 // carries an outer transaction.
-func (s *Store) NextCounter(ctx context.Context, id store.QueueID) (uint64, error) {
-	var n int64
+func (s *Store) NextCounter(ctx context.Context, id store.QueueID, n uint64) (uint64, error) {
+	if n < 1 || n > math.MaxInt32 {
+		return 0, fmt.Errorf("%w: reserve %d counters", store.ErrInvalid, n)
+	}
+	var last int64
 	err := s.Transact(ctx, func(ctx context.Context) error {
-		if err := s.one(ctx, "next counter", "UPDATE queues SET counter = counter + 1 WHERE id = ?", id); err != nil {
+		if err := s.one(ctx, "next counter", "UPDATE queues SET counter = counter + ? WHERE id = ?", int64(n), id); err != nil {
 			return err
 		}
-		return wrap("next counter", s.q(ctx).QueryRowContext(ctx, "SELECT counter FROM queues WHERE id = ?", id).Scan(&n))
+		return wrap("next counter", s.q(ctx).QueryRowContext(ctx, "SELECT counter FROM queues WHERE id = ?", id).Scan(&last))
 	})
-	return uint64(n), err
+	return uint64(last), err
 }
 
 func scanQueue(r scanner) (store.OwnQueue, error) {

@@ -236,14 +236,14 @@ func TestNextCounterDurable(t *testing.T) {
 		t.Fatal(err)
 	}
 	for want := uint64(42); want < 45; want++ {
-		if got, err := s.NextCounter(ctx, qid); err != nil || got != want {
+		if got, err := s.NextCounter(ctx, qid, 1); err != nil || got != want {
 			t.Fatalf("NextCounter = %d, %v; want %d", got, err, want)
 		}
 	}
 	s.Close()
 	s = openAt(t, p, k)
 	defer s.Close()
-	if got, err := s.NextCounter(ctx, qid); err != nil || got != 45 {
+	if got, err := s.NextCounter(ctx, qid, 1); err != nil || got != 45 {
 		t.Fatalf("NextCounter after reopen = %d, %v; want 45", got, err)
 	}
 	back, err := s.Queue(ctx, qid)
@@ -253,7 +253,7 @@ func TestNextCounterDurable(t *testing.T) {
 	if !back.Queue.Auth.Equal(q.Auth) || !back.Queue.Sender.Equal(q.Sender) || !back.Queue.Recipient.Equal(q.Recipient) || back.Queue.Counter != 45 {
 		t.Error("queue read back differs from the one stored")
 	}
-	if _, err := s.NextCounter(ctx, qid+100); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.NextCounter(ctx, qid+100, 1); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("NextCounter of a missing queue: err = %v, want ErrNotFound", err)
 	}
 }
