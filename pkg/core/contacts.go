@@ -35,10 +35,7 @@ func (c *Client) Contacts(ctx context.Context) ([]Contact, error) {
 
 // Contact returns one contact.
 func (c *Client) Contact(ctx context.Context, id store.ContactID) (Contact, error) {
-	sc, err := c.st.Contact(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return Contact{}, fmt.Errorf("%w (%d)", ErrNoContact, id)
-	}
+	sc, err := c.storedContact(ctx, id)
 	if err != nil {
 		return Contact{}, err
 	}
@@ -109,18 +106,28 @@ func (c *Client) Verify(ctx context.Context, id store.ContactID, scanned []byte)
 	return c.updateContact(ctx, id, func(sc *store.Contact) { sc.Verified = true })
 }
 
+// storedContact returns a contact from the store; ErrNoContact if there
+// is none.
+func (c *Client) storedContact(ctx context.Context, id store.ContactID) (store.Contact, error) {
+	sc, err := c.st.Contact(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return sc, fmt.Errorf("%w (%d)", ErrNoContact, id)
+	}
+	return sc, err
+}
+
+// changeContact applies change to a contact in the current transaction.
+func (c *Client) changeContact(ctx context.Context, id store.ContactID, change func(*store.Contact)) error {
+	sc, err := c.storedContact(ctx, id)
+	if err != nil {
+		return err
+	}
+	change(&sc)
+	return c.st.UpdateContact(ctx, sc)
+}
+
 func (c *Client) updateContact(ctx context.Context, id store.ContactID, change func(*store.Contact)) error {
-	return c.transact(ctx, func(ctx context.Context) error {
-		sc, err := c.st.Contact(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("%w (%d)", ErrNoContact, id)
-		}
-		if err != nil {
-			return err
-		}
-		change(&sc)
-		return c.st.UpdateContact(ctx, sc)
-	})
+	return c.transact(ctx, func(ctx context.Context) error { return c.changeContact(ctx, id, change) })
 }
 
 // Block blocks a contact: its queues are deleted on their relays (so it
@@ -128,15 +135,7 @@ func (c *Client) updateContact(ctx context.Context, id store.ContactID, change f
 // sent to it. History is kept.
 func (c *Client) Block(ctx context.Context, id store.ContactID) error {
 	err := c.transact(ctx, func(ctx context.Context) error {
-		sc, err := c.st.Contact(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("%w (%d)", ErrNoContact, id)
-		}
-		if err != nil {
-			return err
-		}
-		sc.Blocked = true
-		if err := c.st.UpdateContact(ctx, sc); err != nil {
+		if err := c.changeContact(ctx, id, func(sc *store.Contact) { sc.Blocked = true }); err != nil {
 			return err
 		}
 		return c.dropContactQueues(ctx, id)
@@ -151,8 +150,8 @@ func (c *Client) Block(ctx context.Context, id store.ContactID) error {
 // Remove deletes a contact with its history, session and queues.
 func (c *Client) Remove(ctx context.Context, id store.ContactID) error {
 	err := c.transact(ctx, func(ctx context.Context) error {
-		if _, err := c.st.Contact(ctx, id); errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("%w (%d)", ErrNoContact, id)
+		if _, err := c.storedContact(ctx, id); err != nil {
+			return err
 		}
 		if err := c.dropContactQueues(ctx, id); err != nil {
 			return err
@@ -175,15 +174,9 @@ func (c *Client) Remove(ctx context.Context, id store.ContactID) error {
 }
 
 func (c *Client) dropContactQueues(ctx context.Context, id store.ContactID) error {
-	qs, err := c.st.ListQueues(ctx)
+	ids, err := c.queuesOf(ctx, id)
 	if err != nil {
 		return err
-	}
-	var ids []store.QueueID
-	for _, q := range qs {
-		if q.Contact == id {
-			ids = append(ids, q.ID)
-		}
 	}
 	return c.dropQueues(ctx, ids...)
 }
@@ -246,7 +239,7 @@ func (c *Client) hold(ctx context.Context, ct store.Contact, h store.EnvelopeHas
 		if err != nil {
 			return err
 		}
-		return c.st.SetSetting(ctx, prefixHeld+strconv.FormatInt(int64(ct.ID), 10), b)
+		return c.st.SetSetting(ctx, settingKey(prefixHeld, int64(ct.ID)), b)
 	})
 	if err != nil || done {
 		return err
@@ -259,7 +252,7 @@ func (c *Client) hold(ctx context.Context, ct store.Contact, h store.EnvelopeHas
 const maxHeld = 64
 
 func (c *Client) held(ctx context.Context, id store.ContactID) (heldRecord, error) {
-	b, err := c.st.Setting(ctx, prefixHeld+strconv.FormatInt(int64(id), 10))
+	b, err := c.st.Setting(ctx, settingKey(prefixHeld, int64(id)))
 	if errors.Is(err, store.ErrNotFound) {
 		return heldRecord{}, nil
 	}
@@ -301,12 +294,7 @@ func (c *Client) AcceptIdentityChange(ctx context.Context, id store.ContactID) e
 		return fmt.Errorf("read held identity: %w", err)
 	}
 	err = c.transact(ctx, func(ctx context.Context) error {
-		sc, err := c.st.Contact(ctx, id)
-		if err != nil {
-			return err
-		}
-		sc.Identity, sc.Verified = k, false
-		if err := c.st.UpdateContact(ctx, sc); err != nil {
+		if err := c.changeContact(ctx, id, func(sc *store.Contact) { sc.Identity, sc.Verified = k, false }); err != nil {
 			return err
 		}
 		if err := c.st.DeleteSession(ctx, sessionAddr(id)); err != nil {
@@ -320,15 +308,13 @@ func (c *Client) AcceptIdentityChange(ctx context.Context, id store.ContactID) e
 	if err != nil {
 		return fmt.Errorf("accept the new identity: %w", err)
 	}
-	qs, err := c.st.ListQueues(ctx)
+	qs, err := c.queuesOf(ctx, id)
 	if err != nil {
 		return err
 	}
-	var queue store.QueueID
-	for _, q := range qs {
-		if q.Contact == id {
-			queue = q.ID
-		}
+	var queue store.QueueID // the newest
+	if len(qs) > 0 {
+		queue = qs[len(qs)-1]
 	}
 	var errs []error
 	for _, env := range rec.Envelopes {

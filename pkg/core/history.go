@@ -16,11 +16,7 @@ type Cursor = store.Cursor
 
 // Cursor returns the position of m for History.
 func (m Message) Cursor() *Cursor {
-	at := m.ReceivedAt
-	if m.Direction == store.Outgoing {
-		at = m.SentAt
-	}
-	return &Cursor{At: at, ID: m.ID}
+	return store.Message{ID: m.ID, Direction: m.Direction, SentAt: m.SentAt, ReceivedAt: m.ReceivedAt}.Cursor()
 }
 
 // History returns up to limit of a contact's messages, newest first,

@@ -73,7 +73,7 @@ func (c *Client) CreateInvitation(ctx context.Context, ttl time.Duration) (Invit
 			return err
 		}
 		out = Invitation{Link: link, Expires: inv.Expires}
-		return c.st.SetSetting(ctx, prefixInvite+strconv.FormatInt(int64(oq.ID), 10), rec)
+		return c.st.SetSetting(ctx, settingKey(prefixInvite, int64(oq.ID)), rec)
 	})
 	if err != nil {
 		c.dropAfterFailure(ctx, oq.ID)
@@ -183,7 +183,7 @@ func (c *Client) undoAccept(ctx context.Context, contact store.ContactID, queue 
 
 // loadInvite returns the invitation made for queue, or nil.
 func (c *Client) loadInvite(ctx context.Context, queue store.QueueID) (*invite.Invitation, error) {
-	b, err := c.st.Setting(ctx, prefixInvite+strconv.FormatInt(int64(queue), 10))
+	b, err := c.st.Setting(ctx, settingKey(prefixInvite, int64(queue)))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
@@ -208,7 +208,7 @@ func (c *Client) endInvite(ctx context.Context, queue store.QueueID, inv *invite
 	if err := c.mgr.DiscardBundle(ctx, inv.Bundle); err != nil {
 		return fmt.Errorf("erase the invitation's prekeys: %w", err)
 	}
-	if err := c.st.DeleteSetting(ctx, prefixInvite+strconv.FormatInt(int64(queue), 10)); err != nil {
+	if err := c.st.DeleteSetting(ctx, settingKey(prefixInvite, int64(queue))); err != nil {
 		return err
 	}
 	return c.dropQueues(ctx, queue)
@@ -350,8 +350,11 @@ func (c *Client) uniqueName(ctx context.Context, name string) (string, error) {
 	return cand, nil
 }
 
+// settingKey names the setting of prefix for one contact or queue.
+func settingKey(prefix string, id int64) string { return prefix + strconv.FormatInt(id, 10) }
+
 func (c *Client) flag(ctx context.Context, prefix string, id int64) (bool, error) {
-	_, err := c.st.Setting(ctx, prefix+strconv.FormatInt(id, 10))
+	_, err := c.st.Setting(ctx, settingKey(prefix, id))
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
@@ -359,9 +362,9 @@ func (c *Client) flag(ctx context.Context, prefix string, id int64) (bool, error
 }
 
 func (c *Client) setFlag(ctx context.Context, prefix string, id int64) error {
-	return c.st.SetSetting(ctx, prefix+strconv.FormatInt(id, 10), []byte{1})
+	return c.st.SetSetting(ctx, settingKey(prefix, id), []byte{1})
 }
 
 func (c *Client) clearFlag(ctx context.Context, prefix string, id int64) error {
-	return c.st.DeleteSetting(ctx, prefix+strconv.FormatInt(id, 10))
+	return c.st.DeleteSetting(ctx, settingKey(prefix, id))
 }

@@ -310,16 +310,11 @@ func (c *Client) handle(ctx context.Context, ct store.Contact, oq store.OwnQueue
 // message just arrived on: once the contact uses a newer queue (after a
 // rotation), the old ones are no longer needed.
 func (c *Client) retireOlderQueues(ctx context.Context, contact store.ContactID, current store.QueueID) error {
-	qs, err := c.st.ListQueues(ctx)
+	qs, err := c.queuesOf(ctx, contact)
 	if err != nil {
 		return err
 	}
-	var old []store.QueueID
-	for _, q := range qs {
-		if q.Contact == contact && q.ID < current {
-			old = append(old, q.ID)
-		}
-	}
+	old := slices.DeleteFunc(qs, func(q store.QueueID) bool { return q >= current })
 	if len(old) == 0 {
 		return nil
 	}

@@ -103,10 +103,7 @@ func (c *Client) release(id store.OutboxID) {
 
 // sendable returns a contact we can send to and its queue address.
 func (c *Client) sendable(ctx context.Context, id store.ContactID) (store.Contact, mailbox.QueueAddress, error) {
-	ct, err := c.st.Contact(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return ct, mailbox.QueueAddress{}, fmt.Errorf("%w (%d)", ErrNoContact, id)
-	}
+	ct, err := c.storedContact(ctx, id)
 	if err != nil {
 		return ct, mailbox.QueueAddress{}, err
 	}
