@@ -27,6 +27,8 @@ type Store interface {
 	Outbox
 	Received
 	Settings
+	Attachments
+	Expiry
 	// Close releases the store. It must not be used afterwards.
 	Close() error
 }
@@ -47,7 +49,8 @@ type Contacts interface {
 	Contact(ctx context.Context, id ContactID) (Contact, error)
 	// ListContacts returns every contact, oldest first.
 	ListContacts(ctx context.Context) ([]Contact, error)
-	// UpdateContact replaces the name, identity key and flags of c.ID.
+	// UpdateContact replaces the name, identity key, flags and timers of
+	// c.ID.
 	UpdateContact(ctx context.Context, c Contact) error
 	// DeleteContact removes a contact with its send target, history and
 	// outbox entries. Its own queues stay, with no contact, until the

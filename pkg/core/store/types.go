@@ -24,6 +24,12 @@ type Contact struct {
 	Verified bool               // the safety number was confirmed
 	Blocked  bool               // their envelopes are refused
 	Created  time.Time
+	// Disappear is the conversation's disappearing timer, which both
+	// sides apply to the messages after it was set; 0 is off.
+	Disappear time.Duration
+	// Retention is how long this device keeps the conversation's
+	// unpinned messages; 0 keeps them.
+	Retention time.Duration
 }
 
 // QueueID names one of the client's own queues in its store.
@@ -87,6 +93,7 @@ type Message struct {
 	Body       []byte
 	State      State
 	Pinned     bool
+	Expires    time.Time // when it disappears; zero is never
 }
 
 // At is the time a message sorts by: when it was received, or for an

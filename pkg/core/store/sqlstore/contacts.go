@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/hushchat/hush/pkg/core/identity"
 	"github.com/hushchat/hush/pkg/core/store"
@@ -17,15 +18,18 @@ import (
 	"github.com/hushchat/hush/pkg/mailbox"
 )
 
-const contactColumns = "id, name, identity, verified, blocked, created"
+const contactColumns = "id, name, identity, verified, blocked, created, disappear, retention"
 
 // AddContact implements store.Contacts.
 func (s *Store) AddContact(ctx context.Context, c store.Contact) (store.ContactID, error) {
 	if c.Identity.IsZero() {
 		return 0, fmt.Errorf("%w: contact has no identity key", store.ErrInvalid)
 	}
-	res, err := s.q(ctx).ExecContext(ctx, "INSERT INTO contacts (name, identity, verified, blocked, created) VALUES (?, ?, ?, ?, ?)",
-		c.Name, c.Identity.Bytes(), flag(c.Verified), flag(c.Blocked), ms(c.Created))
+	if c.Disappear < 0 || c.Retention < 0 {
+		return 0, fmt.Errorf("%w: negative contact timer", store.ErrInvalid)
+	}
+	res, err := s.q(ctx).ExecContext(ctx, "INSERT INTO contacts (name, identity, verified, blocked, created, disappear, retention) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		c.Name, c.Identity.Bytes(), flag(c.Verified), flag(c.Blocked), ms(c.Created), c.Disappear.Milliseconds(), c.Retention.Milliseconds())
 	if err != nil {
 		return 0, wrap("add contact", err)
 	}
@@ -65,8 +69,11 @@ func (s *Store) UpdateContact(ctx context.Context, c store.Contact) error {
 	if c.Identity.IsZero() {
 		return fmt.Errorf("%w: contact has no identity key", store.ErrInvalid)
 	}
-	return s.one(ctx, "update contact", "UPDATE contacts SET name = ?, identity = ?, verified = ?, blocked = ? WHERE id = ?",
-		c.Name, c.Identity.Bytes(), flag(c.Verified), flag(c.Blocked), c.ID)
+	if c.Disappear < 0 || c.Retention < 0 {
+		return fmt.Errorf("%w: negative contact timer", store.ErrInvalid)
+	}
+	return s.one(ctx, "update contact", "UPDATE contacts SET name = ?, identity = ?, verified = ?, blocked = ?, disappear = ?, retention = ? WHERE id = ?",
+		c.Name, c.Identity.Bytes(), flag(c.Verified), flag(c.Blocked), c.Disappear.Milliseconds(), c.Retention.Milliseconds(), c.ID)
 }
 
 // DeleteContact implements store.Contacts.
@@ -80,8 +87,8 @@ func scanContact(r scanner) (store.Contact, error) {
 	var c store.Contact
 	var key []byte
 	var verified, blocked int
-	var created int64
-	if err := r.Scan(&c.ID, &c.Name, &key, &verified, &blocked, &created); err != nil {
+	var created, disappear, retention int64
+	if err := r.Scan(&c.ID, &c.Name, &key, &verified, &blocked, &created, &disappear, &retention); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return c, err
 		}
@@ -92,6 +99,7 @@ func scanContact(r scanner) (store.Contact, error) {
 		return store.Contact{}, fmt.Errorf("sqlstore: stored contact key: %w", err)
 	}
 	c.Identity, c.Verified, c.Blocked, c.Created = k, verified == 1, blocked == 1, fromMs(created)
+	c.Disappear, c.Retention = time.Duration(disappear)*time.Millisecond, time.Duration(retention)*time.Millisecond
 	return c, nil
 }
 

@@ -18,15 +18,15 @@ import (
 // MaxPage bounds the limit of History and Pending.
 const MaxPage = 1000
 
-const messageColumns = "contact, id, direction, sent_at, received_at, kind, body, state, pinned"
+const messageColumns = "contact, id, direction, sent_at, received_at, kind, body, state, pinned, expires"
 
 // AddMessage implements store.Messages.
 func (s *Store) AddMessage(ctx context.Context, m store.Message) error {
 	if err := m.Validate(); err != nil {
 		return err
 	}
-	_, err := s.q(ctx).ExecContext(ctx, "INSERT INTO messages ("+messageColumns+", at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		m.Contact, m.ID[:], m.Direction, ms(m.SentAt), ms(m.ReceivedAt), m.Kind, m.Body, m.State, flag(m.Pinned), ms(m.At()))
+	_, err := s.q(ctx).ExecContext(ctx, "INSERT INTO messages ("+messageColumns+", at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		m.Contact, m.ID[:], m.Direction, ms(m.SentAt), ms(m.ReceivedAt), m.Kind, m.Body, m.State, flag(m.Pinned), ms(m.Expires), ms(m.At()))
 	if isConstraint(err) {
 		return fmt.Errorf("%w: message %v of contact %d, or no such contact", store.ErrExists, m.ID, m.Contact)
 	}
@@ -86,9 +86,9 @@ func (s *Store) History(ctx context.Context, contact store.ContactID, before *st
 func scanMessage(r scanner) (store.Message, error) {
 	var m store.Message
 	var id []byte
-	var sent, received int64
+	var sent, received, expires int64
 	var pinned int
-	err := r.Scan(&m.Contact, &id, &m.Direction, &sent, &received, &m.Kind, &m.Body, &m.State, &pinned)
+	err := r.Scan(&m.Contact, &id, &m.Direction, &sent, &received, &m.Kind, &m.Body, &m.State, &pinned, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, err
 	}
@@ -99,7 +99,7 @@ func scanMessage(r scanner) (store.Message, error) {
 		return store.Message{}, fmt.Errorf("sqlstore: stored message ID of %d bytes", len(id))
 	}
 	copy(m.ID[:], id)
-	m.SentAt, m.ReceivedAt, m.Pinned = fromMs(sent), fromMs(received), pinned == 1
+	m.SentAt, m.ReceivedAt, m.Pinned, m.Expires = fromMs(sent), fromMs(received), pinned == 1, fromMs(expires)
 	return m, nil
 }
 
