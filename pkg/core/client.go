@@ -63,6 +63,13 @@ type Options struct {
 	ReceiptDelay time.Duration
 	// MessageTTL: see DefaultMessageTTL.
 	MessageTTL time.Duration
+	// AttachmentDir holds the attachment files (OpenProfile: the
+	// profile's "attachments" directory); without it, attachments can be
+	// neither sent nor received.
+	AttachmentDir string
+	// MaxAttachment is the largest attachment sent or downloaded
+	// (DefaultMaxAttachment).
+	MaxAttachment int64
 }
 
 // Contact is someone the profile talks to.
@@ -86,6 +93,7 @@ type Message struct {
 	ReceivedAt time.Time
 	State      store.State
 	Pinned     bool
+	Expires    time.Time // when it disappears (the contact's timer); zero: never
 	Body       content.Body
 }
 
@@ -117,9 +125,15 @@ type Client struct {
 	ctrMu sync.Mutex
 	ctrs  map[store.QueueID]*counters
 
-	ev       events
-	outboxCh chan struct{} // wakes the outbox loop
-	queuesCh chan struct{} // the set of own queues changed
+	ev         events
+	outboxCh   chan struct{} // wakes the outbox loop
+	queuesCh   chan struct{} // the set of own queues changed
+	transferCh chan struct{} // wakes the transfer loop
+	expireCh   chan struct{} // wakes the expiry loop
+	// moving holds the transfers running, by attachment file, to cancel
+	// one whose message is deleted.
+	movingMu sync.Mutex
+	moving   map[string]context.CancelFunc
 	receipts receipts
 
 	closed  atomic.Bool
@@ -192,6 +206,9 @@ func New(ctx context.Context, st store.Store, opts Options) (*Client, error) {
 	if opts.MessageTTL <= 0 {
 		opts.MessageTTL = DefaultMessageTTL
 	}
+	if opts.MaxAttachment <= 0 {
+		opts.MaxAttachment = DefaultMaxAttachment
+	}
 	key, _, err := st.LocalIdentity(ctx)
 	if errors.Is(err, session.ErrNotFound) {
 		return nil, ErrNotInitialized
@@ -206,7 +223,8 @@ func New(ctx context.Context, st store.Store, opts Options) (*Client, error) {
 	return &Client{
 		st: st, net: opts.Network, mgr: mgr, key: key, opts: opts, log: opts.Log,
 		outboxCh: make(chan struct{}, 1),
-		queuesCh: make(chan struct{}, 1),
+		queuesCh: make(chan struct{}, 1), transferCh: make(chan struct{}, 1), expireCh: make(chan struct{}, 1),
+		moving: make(map[string]context.CancelFunc),
 	}, nil
 }
 
@@ -230,7 +248,7 @@ func (c *Client) Run(ctx context.Context) error {
 	}
 	c.runCtx.Store(&ctx)
 	var wg sync.WaitGroup
-	for _, loop := range []func(context.Context){c.outboxLoop, c.pollLoop, c.receiptLoop, c.upkeepLoop} {
+	for _, loop := range []func(context.Context){c.outboxLoop, c.pollLoop, c.receiptLoop, c.upkeepLoop, c.transferLoop, c.expireLoop} {
 		wg.Go(func() { loop(ctx) })
 	}
 	wg.Wait()

@@ -33,4 +33,18 @@ var (
 	ErrVerifyMismatch = errors.New("core: the scanned code does not match this contact's safety number")
 	// ErrEmptyText is returned for a text message with nothing in it.
 	ErrEmptyText = errors.New("core: the message is empty")
+	// ErrTooLarge is returned for an attachment over the size limit
+	// (Options.MaxAttachment), before anything is uploaded.
+	ErrTooLarge = errors.New("core: the attachment is too large")
+	// ErrNoAttachmentDir is returned by the attachment methods of a
+	// client without Options.AttachmentDir.
+	ErrNoAttachmentDir = errors.New("core: this client has no attachment directory")
+	// ErrNoAttachment is returned for a message without an attachment.
+	ErrNoAttachment = errors.New("core: the message has no attachment")
+	// ErrNotDownloaded is returned when opening an attachment that is not
+	// (yet, or ever) downloaded and verified.
+	ErrNotDownloaded = errors.New("core: the attachment is not downloaded")
+	// ErrTimer is returned for a disappearing timer or retention out of
+	// range.
+	ErrTimer = errors.New("core: timer out of range")
 )

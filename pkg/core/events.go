@@ -36,6 +36,14 @@ const (
 	EventFailed
 	// EventError: something went wrong in the background (Err).
 	EventError
+	// EventProgress: an attachment moved on (Progress): chunks uploaded
+	// or downloaded and verified.
+	EventProgress
+	// EventAttachment: an attachment's transfer finished (Progress, with
+	// Done = Total): uploaded, its message handed to the outbox; or
+	// downloaded and verified, ready for OpenAttachment and
+	// SaveAttachment.
+	EventAttachment
 )
 
 // String names the kind.
@@ -57,6 +65,10 @@ func (k EventKind) String() string {
 		return "failed"
 	case EventError:
 		return "error"
+	case EventProgress:
+		return "progress"
+	case EventAttachment:
+		return "attachment"
 	}
 	return fmt.Sprintf("event %d", uint8(k))
 }
@@ -69,7 +81,16 @@ type Event struct {
 	Message     *Message     // EventReceived
 	MessageIDs  []content.ID // EventSent, EventDelivered, EventRead, EventFailed
 	NewIdentity identity.PublicKey
-	Err         error // EventFailed, EventError
+	Err         error     // EventFailed, EventError
+	Progress    *Progress // EventProgress, EventAttachment
+}
+
+// Progress is where one attachment's transfer stands.
+type Progress struct {
+	Message   content.ID
+	Direction store.Direction // Outgoing: an upload; Incoming: a download
+	Done      int64           // bytes of the file moved (downloads: verified)
+	Total     int64           // the file's size
 }
 
 // events fans events out to subscribers. Each subscriber has its own

@@ -29,6 +29,9 @@ const (
 	// NetworkFileName is the profile's copy of the network file: the
 	// relays it trusts.
 	NetworkFileName = "network.toml"
+	// AttachmentDirName is the profile's directory of attachment files,
+	// each encrypted under its own attachment's key.
+	AttachmentDirName = "attachments"
 )
 
 // Errors of opening a profile.
@@ -165,6 +168,9 @@ func newOnStore(ctx context.Context, o ProfileOptions, st *sqlstore.Store) (*Cli
 		if o.wrapNetwork != nil {
 			o.Options.Network = o.wrapNetwork(n)
 		}
+	}
+	if o.AttachmentDir == "" {
+		o.AttachmentDir = filepath.Join(o.Dir, AttachmentDirName)
 	}
 	var c *Client
 	if err == nil {

@@ -240,7 +240,36 @@ func (c *Client) receiveAs(ctx context.Context, id store.QueueID, env []byte, h 
 	for _, e := range after {
 		c.emit(e)
 	}
+	if len(after) > 0 {
+		// A download to start, a message to expire: the loops look.
+		c.wakeTransfers()
+		wake(c.expireCh)
+	}
 	return nil
+}
+
+// addDownload records, inside the receive transaction, the download of a
+// received message's attachment, or why it will not be downloaded.
+func (c *Client) addDownload(ctx context.Context, ct store.Contact, m content.Message) error {
+	p, ok := pointerOf(m.Body)
+	if !ok {
+		return nil
+	}
+	file, err := newFileName()
+	if err != nil {
+		return err
+	}
+	a := store.Attachment{Contact: ct.ID, Message: m.ID, Direction: store.Incoming, State: store.Downloading,
+		File: file, NextAttempt: c.now()}
+	switch {
+	case c.opts.AttachmentDir == "":
+		a.State, a.Err = store.TransferFailed, ErrNoAttachmentDir.Error()
+	case p.Size > c.opts.MaxAttachment:
+		a.State, a.Err = store.TransferFailed, fmt.Sprintf("%s is over the size limit (%s)", sizeText(p.Size), sizeText(c.opts.MaxAttachment))
+	case len(p.Relays) == 0:
+		a.State, a.Err = store.TransferFailed, "the message does not say where the attachment is"
+	}
+	return c.st.AddAttachment(ctx, a)
 }
 
 // handle applies one decrypted message inside the receive transaction and
@@ -248,13 +277,17 @@ func (c *Client) receiveAs(ctx context.Context, id store.QueueID, env []byte, h 
 func (c *Client) handle(ctx context.Context, ct store.Contact, oq store.OwnQueue, m content.Message, pt []byte) ([]Event, error) {
 	switch b := m.Body.(type) {
 	case content.Text, content.Image, content.File, content.VoiceClip:
+		now := c.now()
 		sm := store.Message{ID: m.ID, Contact: ct.ID, Direction: store.Incoming, SentAt: m.SentAt,
-			ReceivedAt: c.now(), Kind: kindOf(m.Body), Body: pt, State: store.Arrived}
+			ReceivedAt: now, Kind: kindOf(m.Body), Body: pt, State: store.Arrived, Expires: expiry(ct, now)}
 		err := c.st.AddMessage(ctx, sm)
 		if errors.Is(err, store.ErrExists) {
 			return nil, nil // the same message sent again: shown once
 		}
 		if err != nil {
+			return nil, err
+		}
+		if err := c.addDownload(ctx, ct, m); err != nil {
 			return nil, err
 		}
 		c.receipts.add(ct.ID, content.Delivered, m.ID, c.now().Add(randDuration(c.opts.ReceiptDelay)))
@@ -298,9 +331,27 @@ func (c *Client) handle(ctx context.Context, ct store.Contact, oq store.OwnQueue
 			return nil, err
 		}
 		return []Event{{Kind: EventContactAdded, Contact: contactOf(ct)}}, nil
+	case content.DisappearingTimer:
+		// The contact set the timer: it applies from this message on.
+		ct, err := c.st.Contact(ctx, ct.ID)
+		if err != nil {
+			return nil, err
+		}
+		ct.Disappear = b.After
+		if err := c.st.UpdateContact(ctx, ct); err != nil {
+			return nil, err
+		}
+		now := c.now()
+		sm := store.Message{ID: m.ID, Contact: ct.ID, Direction: store.Incoming, SentAt: m.SentAt,
+			ReceivedAt: now, Kind: store.KindOther, Body: pt, State: store.Arrived, Expires: expiry(ct, now)}
+		if err := c.st.AddMessage(ctx, sm); err != nil && !errors.Is(err, store.ErrExists) {
+			return nil, err
+		}
+		msg := messageOf(sm, m.Body)
+		return []Event{{Kind: EventReceived, Contact: contactOf(ct), Message: &msg}}, nil
 	default:
-		// Profile updates, timers and contact requests on a contact's
-		// queue: nothing to do in this version.
+		// Profile updates and contact requests on a contact's queue:
+		// nothing to do in this version.
 		c.log.Debug("message ignored", "type", fmt.Sprintf("%T", m.Body))
 		return nil, nil
 	}
@@ -374,5 +425,5 @@ func kindOf(b content.Body) store.Kind {
 
 func messageOf(sm store.Message, body content.Body) Message {
 	return Message{ID: sm.ID, Contact: sm.Contact, Direction: sm.Direction, SentAt: sm.SentAt,
-		ReceivedAt: sm.ReceivedAt, State: sm.State, Pinned: sm.Pinned, Body: body}
+		ReceivedAt: sm.ReceivedAt, State: sm.State, Pinned: sm.Pinned, Expires: sm.Expires, Body: body}
 }

@@ -138,7 +138,7 @@ func (c *Client) queueContent(ctx context.Context, ct store.Contact, to mailbox.
 	}
 	if kind != 0 {
 		err := c.st.AddMessage(ctx, store.Message{ID: m.ID, Contact: ct.ID, Direction: store.Outgoing,
-			SentAt: m.SentAt, Kind: kind, Body: pt, State: store.Pending})
+			SentAt: m.SentAt, Kind: kind, Body: pt, State: store.Pending, Expires: expiry(ct, m.SentAt)})
 		if err != nil {
 			return content.ID{}, store.OutboxEntry{}, fmt.Errorf("save the message: %w", err)
 		}

@@ -45,6 +45,9 @@ func (c *Client) upkeep(ctx context.Context) {
 	if err := c.deleteDropped(ctx); err != nil {
 		c.log.Info("queues left to delete later", "err", err)
 	}
+	if err := c.removeOrphanFiles(ctx); err != nil {
+		c.background("remove unused attachment files", err)
+	}
 	// Envelopes older than twice the relays' TTL cannot come back.
 	if _, err := c.st.ForgetProcessed(ctx, c.now().Add(-2*c.opts.MessageTTL)); err != nil {
 		c.background("trim the processed-envelope ledger", err)

@@ -1,0 +1,444 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/hushchat/hush/pkg/core/content"
+	"github.com/hushchat/hush/pkg/core/store"
+	"github.com/hushchat/hush/pkg/core/transfer"
+)
+
+// Transfer pacing.
+const (
+	// transfersAtOnce is how many attachments move at once; each uses
+	// many paths in parallel (package transfer).
+	transfersAtOnce = 2
+	transferBatch   = 16
+)
+
+// wakeTransfers tells the transfer loop to look for work.
+func (c *Client) wakeTransfers() { wake(c.transferCh) }
+
+// transferLoop runs the uploads and downloads that are due, a few at a
+// time, each retried with backoff while it fails for a reason that may
+// pass (a relay down).
+func (c *Client) transferLoop(ctx context.Context) {
+	for ctx.Err() == nil {
+		next, err := c.startTransfers(ctx)
+		if err != nil {
+			c.background("start attachment transfers", err)
+			next = c.now().Add(retryFirst)
+		}
+		t := time.NewTimer(max(next.Sub(c.now()), 10*time.Millisecond))
+		select {
+		case <-ctx.Done():
+		case <-c.transferCh:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// startTransfers starts the due transfers that are not running, up to
+// transfersAtOnce in all, and returns when to look again.
+func (c *Client) startTransfers(ctx context.Context) (time.Time, error) {
+	list, err := c.st.Transfers(ctx, transferBatch)
+	if err != nil {
+		return time.Time{}, err
+	}
+	now := c.now()
+	next := now.Add(outboxIdle)
+	for _, a := range list {
+		if a.NextAttempt.After(now) {
+			next = a.NextAttempt
+			break
+		}
+		tctx, ok := c.startMoving(ctx, a.File)
+		if !ok {
+			continue
+		}
+		c.bg.Go(func() {
+			defer c.stopMoving(a.File)
+			c.runTransfer(tctx, a)
+			c.wakeTransfers()
+		})
+	}
+	return next, nil
+}
+
+// startMoving registers a running transfer; false if it runs already or
+// transfersAtOnce run.
+func (c *Client) startMoving(ctx context.Context, file string) (context.Context, bool) {
+	c.movingMu.Lock()
+	defer c.movingMu.Unlock()
+	if _, ok := c.moving[file]; ok || len(c.moving) >= transfersAtOnce {
+		return nil, false
+	}
+	tctx, cancel := context.WithCancel(ctx)
+	c.moving[file] = cancel
+	return tctx, true
+}
+
+func (c *Client) stopMoving(file string) {
+	c.movingMu.Lock()
+	defer c.movingMu.Unlock()
+	if cancel, ok := c.moving[file]; ok {
+		cancel()
+		delete(c.moving, file)
+	}
+}
+
+// cancelMoving stops the transfers of files about to be deleted.
+func (c *Client) cancelMoving(files []string) {
+	c.movingMu.Lock()
+	defer c.movingMu.Unlock()
+	for _, f := range files {
+		if cancel, ok := c.moving[f]; ok {
+			cancel()
+		}
+	}
+}
+
+// transferJob is one attachment's transfer with what it needs.
+type transferJob struct {
+	a      store.Attachment
+	ct     store.Contact
+	m      content.Message
+	p      content.Attachment
+	layout *transfer.Layout
+}
+
+// runTransfer moves one attachment as far as it can and records how it
+// went.
+func (c *Client) runTransfer(ctx context.Context, a store.Attachment) {
+	j, err := c.loadJob(ctx, a)
+	if errors.Is(err, store.ErrNotFound) {
+		return // the message is gone (removed, expired)
+	}
+	if err != nil {
+		c.transferFailed(ctx, j, err, false)
+		return
+	}
+	if a.Direction == store.Outgoing {
+		err = c.upload(ctx, j)
+	} else {
+		err = c.download(ctx, j)
+	}
+	if err != nil {
+		c.transferFailed(ctx, j, err, transfer.Temporary(err))
+	}
+}
+
+func (c *Client) loadJob(ctx context.Context, a store.Attachment) (*transferJob, error) {
+	j := &transferJob{a: a}
+	var err error
+	if j.ct, err = c.st.Contact(ctx, a.Contact); err != nil {
+		return j, err
+	}
+	sm, err := c.st.Message(ctx, a.Contact, a.Message)
+	if err != nil {
+		return j, err
+	}
+	if j.m, err = content.Unmarshal(sm.Body); err != nil {
+		return j, fmt.Errorf("stored message: %w", err)
+	}
+	p, ok := pointerOf(j.m.Body)
+	if !ok {
+		return j, ErrNoAttachment
+	}
+	j.p = p
+	if j.layout, err = transfer.NewLayout(p.Key, p.Size, p.Relays); err != nil {
+		return j, fmt.Errorf("the attachment's pointer: %w", err)
+	}
+	return j, nil
+}
+
+// progress returns the EventProgress function of a job: fraction
+// done/total of the file.
+func (c *Client) progress(j *transferJob, kind EventKind) func(done, total int64) {
+	return func(done, total int64) {
+		c.emit(Event{Kind: kind, Contact: contactOf(j.ct), Progress: &Progress{
+			Message: j.m.ID, Direction: j.a.Direction, Done: scale(done, total, j.p.Size), Total: j.p.Size}})
+	}
+}
+
+// scale returns size × done / total without overflow.
+func scale(done, total, size int64) int64 {
+	if total <= 0 || done >= total {
+		return size
+	}
+	return int64(float64(size) * float64(done) / float64(total))
+}
+
+// upload puts an outgoing attachment's chunks on its relays, resuming
+// where the last attempt stopped, and then sends its message.
+func (c *Client) upload(ctx context.Context, j *transferJob) error {
+	f, err := os.Open(c.attachmentPath(j.a.File))
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("the attachment's file is gone from the profile: %w", err)
+	}
+	if err != nil {
+		return fmt.Errorf("read the attachment: %w", err)
+	}
+	defer f.Close()
+	onProgress := c.progress(j, EventProgress)
+	err = transfer.Upload(ctx, c.net, j.layout, f, transfer.UploadOptions{
+		Start:    j.a.Done,
+		Progress: onProgress,
+		Stored: func(prefix int64) {
+			a := j.a
+			a.Done = prefix
+			if err := c.transact(ctx, func(ctx context.Context) error { return c.st.UpdateAttachment(ctx, a) }); err == nil {
+				j.a = a
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	// Every chunk is stored: the message can go.
+	var e store.OutboxEntry
+	err = c.transact(context.WithoutCancel(ctx), func(ctx context.Context) error {
+		ct, to, err := c.sendable(ctx, j.a.Contact)
+		if err != nil {
+			return err
+		}
+		a := j.a
+		a.State, a.Done, a.Err = store.Uploaded, j.layout.Total(), ""
+		if err := c.st.UpdateAttachment(ctx, a); err != nil {
+			return err
+		}
+		env, _, err := c.seal(ctx, ct, j.m)
+		if err != nil {
+			return err
+		}
+		e, err = c.enqueue(ctx, ct.ID, to, j.m.ID, env)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // the message or contact went meanwhile
+	}
+	if err != nil {
+		return fmt.Errorf("send the attachment's message: %w", err)
+	}
+	c.sendSoon(e)
+	c.emit(Event{Kind: EventAttachment, Contact: contactOf(j.ct), Progress: &Progress{
+		Message: j.m.ID, Direction: store.Outgoing, Done: j.p.Size, Total: j.p.Size}})
+	return nil
+}
+
+// download fetches an incoming attachment's chunks into its file,
+// verifying each, resuming from what the file already holds; once the
+// whole file verified it deletes the chunks from the relays.
+func (c *Client) download(ctx context.Context, j *transferJob) error {
+	if j.p.Size > c.opts.MaxAttachment {
+		return fmt.Errorf("it is %s: %w (the limit is %s)", sizeText(j.p.Size), ErrTooLarge, sizeText(c.opts.MaxAttachment))
+	}
+	if err := os.MkdirAll(c.opts.AttachmentDir, 0o700); err != nil {
+		return fmt.Errorf("make the attachment directory: %w", err)
+	}
+	f, err := os.OpenFile(c.attachmentPath(j.a.File), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("store the attachment: %w", err)
+	}
+	err = transfer.Download(ctx, c.net, j.layout, j.p.Digest, f, transfer.DownloadOptions{Progress: c.progress(j, EventProgress)})
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	a := j.a
+	a.State, a.Err = store.Downloaded, ""
+	err = c.transact(context.WithoutCancel(ctx), func(ctx context.Context) error { return c.st.UpdateAttachment(ctx, a) })
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("record the download: %w", err)
+	}
+	c.emit(Event{Kind: EventAttachment, Contact: contactOf(j.ct), Progress: &Progress{
+		Message: j.m.ID, Direction: store.Incoming, Done: j.p.Size, Total: j.p.Size}})
+	// The chunks are no longer needed; any left behind expire.
+	if n, err := transfer.Delete(ctx, c.net, j.layout, 0); err != nil {
+		c.log.Info("attachment chunks left to expire", "deleted", n, "of", j.layout.Total(), "err", err)
+	}
+	return nil
+}
+
+// transferFailed records a failed attempt: retried later with backoff if
+// the failure may pass (and the attachment is younger than the message
+// TTL), else the transfer fails for good, an incoming attachment's file
+// is deleted, and an outgoing one's message is marked failed.
+func (c *Client) transferFailed(ctx context.Context, j *transferJob, why error, temporary bool) {
+	if ctx.Err() != nil {
+		return // stopped (Run ended, or the message was deleted): the next Run goes on
+	}
+	ctx = context.WithoutCancel(ctx)
+	a := j.a
+	what := "download"
+	if a.Direction == store.Outgoing {
+		what = "upload"
+	}
+	if name := j.p.FileName; name != "" {
+		what += " of " + name
+	}
+	a.Err = why.Error()
+	if temporary && c.now().Sub(j.m.SentAt) < c.opts.MessageTTL {
+		wait := backoff(a.Attempts)
+		a.Attempts++
+		a.NextAttempt = c.now().Add(wait)
+		if err := c.transact(ctx, func(ctx context.Context) error { return c.st.UpdateAttachment(ctx, a) }); err != nil && !errors.Is(err, store.ErrNotFound) {
+			c.background("postpone an attachment transfer", err)
+		}
+		c.emit(Event{Kind: EventError, Contact: contactOf(j.ct),
+			Err: fmt.Errorf("%s: %w (trying again in %v)", what, why, wait.Round(time.Second))})
+		return
+	}
+	a.State = store.TransferFailed
+	err := c.transact(ctx, func(ctx context.Context) error {
+		if err := c.st.UpdateAttachment(ctx, a); err != nil {
+			return err
+		}
+		if a.Direction == store.Outgoing {
+			return c.st.SetMessageState(ctx, a.Contact, a.Message, store.Failed)
+		}
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return
+	}
+	if err != nil {
+		c.background("record a failed attachment transfer", err)
+		return
+	}
+	if a.Direction == store.Incoming {
+		c.removeFiles([]string{a.File})
+	}
+	c.emit(Event{Kind: EventFailed, Contact: contactOf(j.ct), MessageIDs: []content.ID{a.Message},
+		Err: fmt.Errorf("%s: %w", what, why)})
+}
+
+// AttachmentInfo describes a message's attachment and its transfer.
+type AttachmentInfo struct {
+	Message   content.ID
+	Contact   store.ContactID
+	Direction store.Direction
+	State     store.TransferState
+	Name      string // the sender's file name; may be empty
+	MIMEType  string
+	Size      int64
+	Err       string // why the transfer failed, or last went wrong
+}
+
+// Attachment returns what a message's attachment is and where its
+// transfer stands.
+func (c *Client) Attachment(ctx context.Context, contact store.ContactID, id content.ID) (AttachmentInfo, error) {
+	info, _, err := c.attachmentInfo(ctx, contact, id)
+	return info, err
+}
+
+func (c *Client) attachmentInfo(ctx context.Context, contact store.ContactID, id content.ID) (AttachmentInfo, *transferJob, error) {
+	a, err := c.st.Attachment(ctx, contact, id)
+	if errors.Is(err, store.ErrNotFound) {
+		if _, merr := c.st.Message(ctx, contact, id); merr != nil {
+			return AttachmentInfo{}, nil, fmt.Errorf("message %s: %w", id, merr)
+		}
+		return AttachmentInfo{}, nil, ErrNoAttachment
+	}
+	if err != nil {
+		return AttachmentInfo{}, nil, fmt.Errorf("read the attachment: %w", err)
+	}
+	j, err := c.loadJob(ctx, a)
+	if err != nil {
+		return AttachmentInfo{}, nil, err
+	}
+	return AttachmentInfo{Message: id, Contact: contact, Direction: a.Direction, State: a.State,
+		Name: j.p.FileName, MIMEType: j.p.MIMEType, Size: j.p.Size, Err: a.Err}, j, nil
+}
+
+// OpenAttachment returns the plaintext of a message's attachment, read
+// and decrypted from its file as the reader is read. The digest is
+// checked at the end: a file altered on disk makes the last Read fail.
+// An incoming attachment must be downloaded (ErrNotDownloaded).
+func (c *Client) OpenAttachment(ctx context.Context, contact store.ContactID, id content.ID) (io.ReadCloser, AttachmentInfo, error) {
+	info, j, err := c.attachmentInfo(ctx, contact, id)
+	if err != nil {
+		return nil, info, err
+	}
+	if info.State == store.TransferFailed || (info.Direction == store.Incoming && info.State != store.Downloaded) {
+		return nil, info, fmt.Errorf("%w (%s)", ErrNotDownloaded, stateText(info))
+	}
+	f, err := os.Open(c.attachmentPath(j.a.File))
+	if err != nil {
+		return nil, info, fmt.Errorf("open the attachment: %w", err)
+	}
+	r, err := transfer.Open(j.p.Key, j.p.Size, j.p.Digest, f)
+	if err != nil {
+		f.Close()
+		return nil, info, err
+	}
+	return readCloser{r, f}, info, nil
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+func stateText(info AttachmentInfo) string {
+	switch info.State {
+	case store.Downloading:
+		return "still downloading"
+	case store.TransferFailed:
+		return "the transfer failed: " + info.Err
+	}
+	return fmt.Sprintf("state %d", info.State)
+}
+
+// SaveAttachment writes the plaintext of a message's attachment to path,
+// which must not exist. It is written to a temporary file beside it,
+// checked against the digest, synced, and only then given its name:
+// nothing half-saved is ever left under path.
+func (c *Client) SaveAttachment(ctx context.Context, contact store.ContactID, id content.ID, path string) error {
+	r, _, err := c.OpenAttachment(ctx, contact, id)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if _, err := os.Lstat(path); err == nil {
+		return fmt.Errorf("save the attachment: %s: %w", path, fs.ErrExist)
+	}
+	tmp, err := os.CreateTemp(dirOf(path), ".hush-save-*")
+	if err != nil {
+		return fmt.Errorf("save the attachment: %w", err)
+	}
+	_, err = io.Copy(tmp, r)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		// A hard link, unlike a rename, refuses to replace a file that
+		// appeared meanwhile.
+		err = os.Link(tmp.Name(), path)
+	}
+	os.Remove(tmp.Name())
+	if err != nil {
+		return fmt.Errorf("save the attachment: %w", err)
+	}
+	return nil
+}
