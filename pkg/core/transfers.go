@@ -14,6 +14,7 @@ import (
 	"github.com/hushchat/hush/pkg/core/content"
 	"github.com/hushchat/hush/pkg/core/store"
 	"github.com/hushchat/hush/pkg/core/transfer"
+	"github.com/hushchat/hush/pkg/onion/relaynet"
 )
 
 // Transfer pacing.
@@ -133,7 +134,9 @@ func (c *Client) runTransfer(ctx context.Context, a store.Attachment) {
 		err = c.download(ctx, j)
 	}
 	if err != nil {
-		c.transferFailed(ctx, j, err, transfer.Temporary(err))
+		// A relay the network does not list (even after a refresh) will
+		// not come back for this attachment: a pointer naming one fails.
+		c.transferFailed(ctx, j, err, transfer.Temporary(err) && !errors.Is(err, relaynet.ErrUnknownExit))
 	}
 }
 
