@@ -38,7 +38,10 @@ type ChunkError struct {
 
 // Error reads "transfer: chunk 17 of 2304 (get from relay hushrelay:AbCdEfGh…): reason".
 func (e *ChunkError) Error() string {
-	reason := e.Err.Error()
+	reason := "failed"
+	if e.Err != nil {
+		reason = e.Err.Error()
+	}
 	var ae *attach.ChunkError
 	if errors.As(e.Err, &ae) && ae.Index == e.Index {
 		reason = ae.Err.Error() // attach's message would name the chunk again

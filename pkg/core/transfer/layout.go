@@ -103,12 +103,6 @@ func (l *Layout) Chunks() int64 { return l.chunks }
 // PaddedCount(Chunks()).
 func (l *Layout) Total() int64 { return l.total }
 
-// Size returns the attachment's plaintext size.
-func (l *Layout) Size() int64 { return l.size }
-
-// Relays returns a copy of the relay list.
-func (l *Layout) Relays() []onion.RelayID { return append([]onion.RelayID(nil), l.relays...) }
-
 // Place returns chunk i's relay, chunk ID and delete token, for
 // 0 <= i < Total(); it panics for any other i. The ID and the token must
 // be kept secret (the ID fetches the chunk, the token deletes it).

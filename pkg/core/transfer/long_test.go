@@ -143,7 +143,11 @@ func TestLongFlatMemory(t *testing.T) {
 	if up > bound || down > bound {
 		t.Errorf("peak heap %d B up, %d B down; want under %d", up, down, bound)
 	}
-	if fi, err := dst.Stat(); err != nil || fi.Size() != l.Chunks()*attach.ChunkSize {
-		t.Errorf("file of %v bytes (%v), want %d", fi.Size(), err, l.Chunks()*attach.ChunkSize)
+	fi, err := dst.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() != l.Chunks()*attach.ChunkSize {
+		t.Errorf("file of %d bytes, want %d", fi.Size(), l.Chunks()*attach.ChunkSize)
 	}
 }

@@ -24,12 +24,15 @@ type reporter struct {
 func startReporter(report func(final bool)) *reporter {
 	r := &reporter{report: report, stop: make(chan struct{})}
 	r.done.Go(func() {
-		t := time.NewTicker(progressEvery)
+		// A timer set again after each call, not a ticker: a late tick
+		// followed by a punctual one would come closer than progressEvery.
+		t := time.NewTimer(progressEvery)
 		defer t.Stop()
 		for {
 			select {
 			case <-t.C:
 				r.report(false)
+				t.Reset(progressEvery)
 			case <-r.stop:
 				return
 			}

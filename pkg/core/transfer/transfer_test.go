@@ -618,7 +618,7 @@ func TestOpenRefuses(t *testing.T) {
 func TestProgressCalls(t *testing.T) {
 	w := newWorld(t, 200*attach.PlainChunkSize, 3)
 	w.f.setHook(func(context.Context, onion.RelayID, string, *mailbox.Request) ([]byte, error, bool) {
-		time.Sleep(2 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond) // 208 chunks, 4 at a time: at least 260 ms
 		return nil, nil, false
 	})
 	type call struct {
