@@ -75,7 +75,7 @@ func (p *Pool) conn(id onion.RelayID, addr string) (*grpc.ClientConn, error) {
 	}
 	c, err := grpc.NewClient("passthrough:///"+addr,
 		grpc.WithTransportCredentials(credentials.NewTLS(tlspin.ClientConfig(id))),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxRecv)),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxRecv), grpc.ForceCodecV2(codec{})),
 		grpc.WithConnectParams(connectParams),
 	)
 	if err != nil {
