@@ -55,8 +55,10 @@ func (c *Client) SendFile(ctx context.Context, contact store.ContactID, path, ca
 	if content.CheckFileName(name) != nil {
 		name = ""
 	}
-	body := content.File{Attachment: content.Attachment{FileName: name, MIMEType: mimeByName(name)}, Caption: caption}
-	return c.sendAttachment(ctx, contact, f, size, &body)
+	a := content.Attachment{FileName: name, MIMEType: mimeByName(name)}
+	return c.sendAttachment(ctx, contact, f, size, a, func(a content.Attachment) content.Body {
+		return content.File{Attachment: a, Caption: caption}
+	})
 }
 
 // SendImage sends a JPEG, PNG or WebP picture. It is re-encoded first, so
@@ -76,9 +78,10 @@ func (c *Client) SendImage(ctx context.Context, contact store.ContactID, path, c
 	if content.CheckFileName(name) != nil {
 		name = ""
 	}
-	body := content.Image{Attachment: content.Attachment{FileName: name, MIMEType: img.MIMEType},
-		Width: img.Width, Height: img.Height, Thumbnail: img.Thumbnail, Caption: caption}
-	return c.sendAttachment(ctx, contact, bytes.NewReader(img.Data), int64(len(img.Data)), &body)
+	a := content.Attachment{FileName: name, MIMEType: img.MIMEType}
+	return c.sendAttachment(ctx, contact, bytes.NewReader(img.Data), int64(len(img.Data)), a, func(a content.Attachment) content.Body {
+		return content.Image{Attachment: a, Width: img.Width, Height: img.Height, Thumbnail: img.Thumbnail, Caption: caption}
+	})
 }
 
 // SendVoice sends a voice clip: an Ogg/Opus file (checked, and rewritten
@@ -116,9 +119,10 @@ func (c *Client) SendVoice(ctx context.Context, contact store.ContactID, path st
 	if content.CheckFileName(name) != nil {
 		name = ""
 	}
-	body := content.VoiceClip{Attachment: content.Attachment{FileName: name, MIMEType: "audio/ogg; codecs=opus"},
-		Duration: info.Duration.Round(time.Millisecond)}
-	return c.sendAttachment(ctx, contact, bytes.NewReader(data), int64(len(data)), &body)
+	a := content.Attachment{FileName: name, MIMEType: "audio/ogg; codecs=opus"}
+	return c.sendAttachment(ctx, contact, bytes.NewReader(data), int64(len(data)), a, func(a content.Attachment) content.Body {
+		return content.VoiceClip{Attachment: a, Duration: info.Duration.Round(time.Millisecond)}
+	})
 }
 
 // openOutgoing opens a file to send, refusing what is not a regular file
@@ -149,16 +153,16 @@ func (c *Client) openOutgoing(path string) (*os.File, int64, error) {
 }
 
 // sendAttachment encrypts size bytes from r into a new attachment file,
-// then records the message (body, whose Attachment it completes) and its
-// upload in one transaction.
-func (c *Client) sendAttachment(ctx context.Context, contact store.ContactID, r io.Reader, size int64, body content.Body) (content.ID, error) {
+// completes a (key, digest, size, relays), and records the message that
+// body makes of it and its upload in one transaction.
+func (c *Client) sendAttachment(ctx context.Context, contact store.ContactID, r io.Reader, size int64,
+	a content.Attachment, body func(content.Attachment) content.Body) (content.ID, error) {
 	if size > c.opts.MaxAttachment {
 		return content.ID{}, fmt.Errorf("the attachment is %s: %w (the limit is %s)", sizeText(size), ErrTooLarge, sizeText(c.opts.MaxAttachment))
 	}
 	if _, _, err := c.sendable(ctx, contact); err != nil {
 		return content.ID{}, err
 	}
-	a := attachmentOf(body)
 	relays, err := c.chunkRelays(ctx)
 	if err != nil {
 		return content.ID{}, err
@@ -172,7 +176,8 @@ func (c *Client) sendAttachment(ctx context.Context, contact store.ContactID, r 
 		return content.ID{}, err
 	}
 	a.Key, a.Digest, a.Size, a.Relays = key, digest, size, relays
-	m, err := content.New(body, c.now())
+	b := body(a)
+	m, err := content.New(b, c.now())
 	if err == nil {
 		err = c.transact(ctx, func(ctx context.Context) error {
 			ct, _, err := c.sendable(ctx, contact)
@@ -184,7 +189,7 @@ func (c *Client) sendAttachment(ctx context.Context, contact store.ContactID, r 
 				return err
 			}
 			sm := store.Message{ID: m.ID, Contact: ct.ID, Direction: store.Outgoing, SentAt: m.SentAt,
-				Kind: kindOf(body), Body: pt, State: store.Pending, Expires: expiry(ct, m.SentAt)}
+				Kind: kindOf(b), Body: pt, State: store.Pending, Expires: expiry(ct, m.SentAt)}
 			if err := c.st.AddMessage(ctx, sm); err != nil {
 				return fmt.Errorf("save the message: %w", err)
 			}
@@ -198,19 +203,6 @@ func (c *Client) sendAttachment(ctx context.Context, contact store.ContactID, r 
 	}
 	c.wakeTransfers()
 	return m.ID, nil
-}
-
-// attachmentOf returns the pointer inside an attachment message's body.
-func attachmentOf(b content.Body) *content.Attachment {
-	switch b := b.(type) {
-	case *content.Image:
-		return &b.Attachment
-	case *content.File:
-		return &b.Attachment
-	case *content.VoiceClip:
-		return &b.Attachment
-	}
-	return nil
 }
 
 // pointerOf returns the pointer of a stored attachment message.
@@ -287,7 +279,7 @@ func encryptInto(w io.Writer, key attach.Key, size int64, r io.Reader) (attach.D
 		return attach.Digest{}, err
 	}
 	for {
-		chunk, err := enc.Next()
+		_, chunk, err := enc.Next()
 		if err == io.EOF {
 			break
 		}

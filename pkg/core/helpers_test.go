@@ -5,11 +5,14 @@
 package core
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -250,4 +253,71 @@ func (f *flaky) attempts() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.tried
+}
+
+// envDevnetDir tells TestChildDevnet, in a child process, where to run
+// its devnet.
+const envDevnetDir = "HUSH_TEST_DEVNET_DIR"
+
+// startNetChild runs a devnet of 5 relays in a child process (this test
+// binary again), so that what this process measures (its heap) is the
+// clients' alone. The relays stop when the test ends.
+func startNetChild(tb testing.TB) *testNet {
+	tb.Helper()
+	dir := tb.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestChildDevnet$", "-test.v")
+	cmd.Env = append(os.Environ(), envDevnetDir+"="+dir)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		stdin.Close() // the child shuts its relays down and exits
+		if err := cmd.Wait(); err != nil {
+			tb.Errorf("devnet child: %v", err)
+		}
+	})
+	lines := bufio.NewScanner(stdout)
+	for lines.Scan() {
+		if lines.Text() == "devnet ready" {
+			go io.Copy(io.Discard, stdout)
+			file, err := os.ReadFile(filepath.Join(dir, devnet.NetworkFileName))
+			if err != nil {
+				tb.Fatal(err)
+			}
+			return &testNet{file: file, kc: &memKeychain{}}
+		}
+	}
+	tb.Fatal("the devnet child ended before its relays were ready")
+	return nil
+}
+
+// TestChildDevnet is the child process of startNetChild: it runs a
+// devnet until its standard input closes. Run directly, it skips.
+func TestChildDevnet(t *testing.T) {
+	dir := os.Getenv(envDevnetDir)
+	if dir == "" {
+		t.Skip("the child process of startNetChild")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	n, err := devnet.Start(ctx, devnet.Options{Relays: 5, Dir: dir})
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("devnet ready")
+	io.Copy(io.Discard, os.Stdin)
+	ctx, cancel = context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := n.Shutdown(ctx); err != nil {
+		t.Error(err)
+	}
 }

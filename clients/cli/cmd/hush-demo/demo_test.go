@@ -11,7 +11,7 @@ import (
 )
 
 // TestDemo runs the whole demo (relays, profiles, the network
-// conversation, the attachment formats) and checks what it reports.
+// conversation, attachments both ways) and checks what it reports.
 func TestDemo(t *testing.T) {
 	var out bytes.Buffer
 	d := &demo{out: &out, showQR: true}
@@ -30,8 +30,8 @@ func TestDemo(t *testing.T) {
 		"█",
 		"its EXIF says 48.8584°N 2.2945°E",
 		"Bob's copy: no EXIF block, no GPS tags",
-		"file field-notes.tar: 3145728 bytes as 103 chunks",
-		"voice clip (2.5 s)",
+		"field-notes.tar, 10485760 bytes: encrypted, uploaded, downloaded and verified",
+		"voice clip (2.5 s): WAV encoded to Ogg/Opus",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("demo output lacks %q", want)
@@ -41,8 +41,8 @@ func TestDemo(t *testing.T) {
 	if len(nums) != 2 || nums[0][2] != nums[1][2] {
 		t.Fatalf("demo does not show the same 60-digit safety number twice: %q", nums)
 	}
-	if d.step != 9 {
-		t.Errorf("demo ran %d steps, want 9", d.step)
+	if d.step != 11 {
+		t.Errorf("demo ran %d steps, want 11", d.step)
 	}
 	if strings.Contains(s, "FAILED") {
 		t.Error("demo output reports a failure")

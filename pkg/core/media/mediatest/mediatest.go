@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
-package main
+// Package mediatest makes the sample media of the demo and the tests: a
+// photo carrying a GPS position in its EXIF block, a WAV recording, and
+// reproducible noise for files. It is not for production code.
+package mediatest
 
 import (
 	"bytes"
@@ -13,10 +16,10 @@ import (
 	"math/rand/v2"
 )
 
-// samplePhoto returns a 640x480 JPEG carrying an EXIF block with a GPS
-// position, the way a phone camera writes one: what the demo shows
-// disappearing.
-func samplePhoto() ([]byte, error) {
+// Photo returns a 640x480 JPEG carrying an EXIF block with a GPS
+// position, the way a phone camera writes one: what the demo and the tests
+// show disappearing.
+func Photo() ([]byte, error) {
 	img := image.NewRGBA(image.Rect(0, 0, 640, 480))
 	for y := range 480 {
 		for x := range 640 {
@@ -69,9 +72,9 @@ func gpsTIFF() []byte {
 	return t
 }
 
-// sampleWAV returns a 16-bit mono 48 kHz WAV of a 440 Hz tone with a
+// WAV returns a 16-bit mono 48 kHz WAV of a 440 Hz tone with a
 // gentle fade, secs seconds long.
-func sampleWAV(secs float64) []byte {
+func WAV(secs float64) []byte {
 	const rate = 48000
 	n := int(secs * rate)
 	b := make([]byte, 44+2*n)
@@ -96,8 +99,8 @@ func sampleWAV(secs float64) []byte {
 	return b
 }
 
-// sampleFile returns n bytes of reproducible noise.
-func sampleFile(n int) []byte {
+// Noise returns n bytes of reproducible noise.
+func Noise(n int) []byte {
 	r := rand.NewChaCha8([32]byte{'h', 'u', 's', 'h'})
 	b := make([]byte, n)
 	r.Read(b)
