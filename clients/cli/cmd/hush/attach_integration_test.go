@@ -7,9 +7,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
-	"image"
-	"image/color"
-	"image/jpeg"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -18,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushchat/hush/pkg/core/media/mediatest"
 	"github.com/hushchat/hush/services/relay/devnet"
 )
 
@@ -61,7 +59,7 @@ func TestCLIAttachments(t *testing.T) {
 	if out := alice.ok(t, "send-image", "--caption", "the view", "bob", photo); !regexp.MustCompile(`^sent photo\.jpg \(\d+\.\d KiB\) to bob\n$`).MatchString(out) {
 		t.Errorf("send-image printed %q", out)
 	}
-	bl.waitFor(t, "alice: [image \"photo.jpg\", 64x48, ")
+	bl.waitFor(t, "alice: [image \"photo.jpg\", 640x480, ")
 	bl.waitFor(t, "] the view")
 	bl.waitFor(t, "saved "+filepath.Join(saveDir, "photo.jpg"))
 	savedPhoto := readFile(t, filepath.Join(saveDir, "photo.jpg"))
@@ -107,7 +105,7 @@ func TestCLIAttachments(t *testing.T) {
 	sameFile(t, big, filepath.Join(saveDir, "big.bin"))
 
 	hist := bob.ok(t, "history", "alice")
-	for _, want := range []string{`alice: [file "big.bin", 1.0 MiB, downloaded]`, `alice: [image "photo.jpg", 64x48, `,
+	for _, want := range []string{`alice: [file "big.bin", 1.0 MiB, downloaded]`, `alice: [image "photo.jpg", 640x480, `,
 		`alice: [voice clip "voice.ogg", 0:02, `, `alice: [file "big.bin", 1.0 MiB, downloaded] again`} {
 		if !strings.Contains(hist, want) {
 			t.Errorf("bob's history has no %q:\n%s", want, hist)
@@ -214,55 +212,18 @@ func sameFile(t *testing.T, want, got string) {
 	}
 }
 
-// gpsJPEG is a 64x48 JPEG with an EXIF block (APP1) holding a GPS
-// position, as a phone camera writes one.
+// gpsJPEG is a photo with an EXIF block (APP1) holding a GPS position,
+// as a phone camera writes one.
 func gpsJPEG(t *testing.T) []byte {
 	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, 64, 48))
-	for y := range 48 {
-		for x := range 64 {
-			img.Set(x, y, color.RGBA{uint8(x * 4), uint8(y * 5), 128, 255})
-		}
-	}
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
+	photo, err := mediatest.Photo()
+	if err != nil {
 		t.Fatal(err)
 	}
-	// A big-endian TIFF: IFD0 with one entry, the GPS IFD's offset; the
-	// GPS IFD with latitude and longitude (52°31'N 13°24'E).
-	be := binary.BigEndian
-	tiff := []byte("MM\x00\x2a\x00\x00\x00\x08")
-	entry := func(tag, typ uint16, count, value uint32) {
-		tiff = be.AppendUint16(tiff, tag)
-		tiff = be.AppendUint16(tiff, typ)
-		tiff = be.AppendUint32(tiff, count)
-		tiff = be.AppendUint32(tiff, value)
+	if got := jpegSegments(t, photo); !slices.Contains(got, 0xE1) || !bytes.Contains(photo, []byte("Exif")) {
+		t.Fatalf("the test photo has no EXIF block: % x", got)
 	}
-	const gpsIFD = 8 + 2 + 12 + 4
-	const values = gpsIFD + 2 + 4*12 + 4
-	tiff = be.AppendUint16(tiff, 1)
-	entry(0x8825, 4, 1, gpsIFD) // GPSInfo, LONG
-	tiff = be.AppendUint32(tiff, 0)
-	tiff = be.AppendUint16(tiff, 4)
-	entry(1, 2, 2, 'N'<<24) // GPSLatitudeRef, ASCII "N\0"
-	entry(2, 5, 3, values)  // GPSLatitude, 3 RATIONAL
-	entry(3, 2, 2, 'E'<<24) // GPSLongitudeRef
-	entry(4, 5, 3, values+24)
-	tiff = be.AppendUint32(tiff, 0)
-	for _, v := range []uint32{52, 1, 31, 1, 0, 1, 13, 1, 24, 1, 0, 1} {
-		tiff = be.AppendUint32(tiff, v)
-	}
-	app1 := append([]byte("Exif\x00\x00"), tiff...)
-	j := buf.Bytes()
-	out := append([]byte{}, j[:2]...) // SOI
-	out = append(out, 0xFF, 0xE1)
-	out = be.AppendUint16(out, uint16(2+len(app1)))
-	out = append(out, app1...)
-	out = append(out, j[2:]...)
-	if got := jpegSegments(t, out); !slices.Contains(got, 0xE1) {
-		t.Fatalf("the test picture has no APP1: % x", got)
-	}
-	return out
+	return photo
 }
 
 // jpegSegments lists the markers of a JPEG's segments up to its first

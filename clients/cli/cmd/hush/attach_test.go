@@ -251,3 +251,55 @@ func TestMessageLineAttachments(t *testing.T) {
 		}
 	}
 }
+
+func TestListenPrinter(t *testing.T) {
+	c, st := testClientStore(t, "alice")
+	ctx := t.Context()
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	add := func(prefix string, state store.TransferState, why string) core.Message {
+		t.Helper()
+		id := idOf(t, prefix)
+		addMessage(t, st, id, store.Incoming, at, fileBody(t, "report.pdf", 10<<20))
+		if err := st.AddAttachment(ctx, store.Attachment{Contact: 1, Message: id, Direction: store.Incoming,
+			State: state, File: prefix + ".chunks", Err: why}); err != nil {
+			t.Fatal(err)
+		}
+		list, err := c.History(ctx, 1, nil, 1)
+		if err != nil || list[0].ID != id {
+			t.Fatalf("history: %v", err)
+		}
+		return list[0]
+	}
+	big := add("a1a1a1a1", store.TransferFailed, "10.0 MiB is over the size limit (1.0 MiB)")
+	ok := add("b2b2b2b2", store.Downloading, "")
+	var stdout, stderr bytes.Buffer
+	now := at
+	p := &printer{client: c, stdout: &stdout, stderr: &stderr, loc: time.UTC, moving: make(map[content.ID]*moving),
+		now: func() time.Time { return now }}
+	alice := core.Contact{ID: 1, Name: "alice"}
+	p.print(ctx, core.Event{Kind: core.EventReceived, At: at, Contact: alice, Message: &big})
+	for _, done := range []int64{0, 1 << 20, 5 << 20, 6 << 20, 10 << 20} {
+		p.print(ctx, core.Event{Kind: core.EventProgress, At: now, Contact: alice,
+			Progress: &core.Progress{Message: ok.ID, Direction: store.Incoming, Done: done, Total: 10 << 20}})
+		now = now.Add(3 * time.Second)
+	}
+	p.print(ctx, core.Event{Kind: core.EventAttachment, At: now, Contact: alice,
+		Progress: &core.Progress{Message: ok.ID, Direction: store.Incoming, Done: 10 << 20, Total: 10 << 20}})
+	p.print(ctx, core.Event{Kind: core.EventFailed, At: now, Contact: alice, MessageIDs: []content.ID{ok.ID},
+		Err: errors.New("download of report.pdf: the attachment is gone from the relays")})
+	want := `[03:04:05] alice: [file "report.pdf", 10.0 MiB] the report
+[03:04:05] FAILED to receive from alice: 10.0 MiB is over the size limit (1.0 MiB)
+[03:04:11] downloading report.pdf from alice: 50% (5.0 MiB of 10.0 MiB)
+[03:04:20] downloaded report.pdf (10.0 MiB) from alice
+[03:04:20] FAILED to receive from alice: download of report.pdf: the attachment is gone from the relays
+`
+	if stdout.String() != want {
+		t.Errorf("stdout:\n%s\nwant\n%s", stdout.String(), want)
+	}
+	if !strings.Contains(stderr.String(), `hush: hint: save it with "hush save alice b2b2b2b2 PATH"`) {
+		t.Errorf("stderr:\n%s", stderr.String())
+	}
+	if len(p.moving) != 0 {
+		t.Errorf("%d transfers still tracked", len(p.moving))
+	}
+}

@@ -118,7 +118,7 @@ func (o attachOpts) run(ctx context.Context, e *env) error {
 	defer unsubscribe()
 	id, err := o.kind.send(e.client, ctx, ct.ID, path, o.caption)
 	if err != nil {
-		if o.kind.formats != "" && errors.Is(err, media.ErrUnsupported) {
+		if o.kind.formats != "" && isMediaError(err) {
 			return withHint(err, o.kind.formats)
 		}
 		return err
@@ -136,6 +136,17 @@ func (o attachOpts) run(ctx context.Context, e *env) error {
 	res, err := u.wait(ctx, events)
 	e.endProgress()
 	return u.report(ct, res, err)
+}
+
+// isMediaError reports whether err says the file is not a picture or a
+// clip of a kind hush takes (and not, say, that it is too large).
+func isMediaError(err error) bool {
+	for _, e := range []error{media.ErrUnsupported, media.ErrMalformed, media.ErrTruncated, media.ErrChecksum} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkSendable says in one line what is wrong with a file to send

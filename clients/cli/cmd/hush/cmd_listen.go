@@ -73,7 +73,7 @@ func runListen(ctx context.Context, a *app, cmd *command, args []string) error {
 	}
 	fmt.Fprintf(a.stderr, "hush: listening as %s (%s); Ctrl-C stops\n", clean(name), c.Identity().ShortString())
 	p := &printer{client: c, stdout: a.stdout, stderr: a.stderr, loc: time.Local, saveDir: *saveDir,
-		moving: make(map[content.ID]*moving)}
+		moving: make(map[content.ID]*moving), now: time.Now}
 	for {
 		select {
 		case <-ctx.Done():
@@ -115,6 +115,7 @@ type printer struct {
 	loc            *time.Location
 	saveDir        string                 // save downloads here; "": don't
 	moving         map[content.ID]*moving // transfers under way
+	now            func() time.Time
 }
 
 // moving is a transfer hush listen has seen move.
@@ -137,6 +138,7 @@ func (p *printer) print(ctx context.Context, ev core.Event) {
 			t = ev.At
 		}
 		fmt.Fprintln(p.stdout, messageLine(t.In(p.loc), "15:04:05", ev.Contact.Name, *m))
+		p.refused(ctx, *m, at, name)
 		if err := p.client.MarkRead(ctx, m.Contact, m.ID); err != nil && ctx.Err() == nil {
 			warnf(p.stderr, "mark a message read: %s", errorMessage(err))
 		}
@@ -178,6 +180,18 @@ func (p *printer) failed(ctx context.Context, ev core.Event, at, name string) {
 	fmt.Fprintf(p.stdout, "%s FAILED to send to %s%s: %s\n", at, name, count(ev.MessageIDs), errorMessage(ev.Err))
 }
 
+// refused shows why a received attachment will not be downloaded (over
+// the size limit, no relays named), which the core decides on receipt.
+func (p *printer) refused(ctx context.Context, m core.Message, at, name string) {
+	if _, _, ok := attachmentName(m.Body); !ok {
+		return
+	}
+	info, err := p.client.Attachment(ctx, m.Contact, m.ID)
+	if err == nil && info.State == store.TransferFailed {
+		fmt.Fprintf(p.stdout, "%s FAILED to receive from %s: %s\n", at, name, clean(info.Err))
+	}
+}
+
 // progress shows where a transfer stands, at most every progressEvery,
 // and not at all for one that takes less.
 func (p *printer) progress(ctx context.Context, ev core.Event, at, name string) {
@@ -185,7 +199,7 @@ func (p *printer) progress(ctx context.Context, ev core.Event, at, name string) 
 	if pr == nil || pr.Total <= 0 {
 		return
 	}
-	now := time.Now()
+	now := p.now()
 	mv := p.moving[pr.Message]
 	if mv == nil && pr.Done >= pr.Total {
 		return // done: EventAttachment says so
