@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -132,17 +133,29 @@ func (a *app) dispatch(ctx context.Context, cmd *command, args []string, act act
 
 // env is the environment of a command run in this process.
 func (a *app) env(c *core.Client) *env {
-	return &env{
+	e := &env{
 		client: c, stdout: a.stdout, stderr: a.stderr, dir: a.wd,
-		stderrTTY: a.stderrFD >= 0 && a.isTerminal(a.stderrFD),
-		now:       time.Now, loc: time.Local,
+		stderrTTY: a.stderrTTY(), now: time.Now, loc: time.Local,
 	}
+	if e.stderrTTY {
+		e.progress = newBarSink(a.stderr)
+	}
+	return e
 }
+
+func (a *app) stderrTTY() bool { return a.stderrFD >= 0 && a.isTerminal(a.stderrFD) }
 
 // profileOptions are the options to open or make the profile with.
 func (a *app) profileOptions(pass func() ([]byte, error)) (core.ProfileOptions, error) {
 	o := core.ProfileOptions{Dir: a.g.profile, Passphrase: pass, Keychain: a.keychain}
 	o.Log = a.logger()
+	if v := a.getenv(EnvMaxAttachment); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return o, fmt.Errorf("$%s is not a size in bytes: %q", EnvMaxAttachment, v)
+		}
+		o.MaxAttachment = n
+	}
 	if a.g.network != "" {
 		b, err := os.ReadFile(a.g.network)
 		if err != nil {
@@ -152,6 +165,12 @@ func (a *app) profileOptions(pass func() ([]byte, error)) (core.ProfileOptions, 
 	}
 	return o, nil
 }
+
+// EnvMaxAttachment, for tests only, lowers the attachment size limit
+// (core.Options.MaxAttachment) to this many bytes, so a test can hit it
+// without a gigabyte file. It is not in the usage text: the limit is the
+// core's, the same for everyone.
+const EnvMaxAttachment = "HUSH_MAX_ATTACHMENT"
 
 // EnvLog turns on the core's diagnostics on stderr: "debug", "info" or
 // "warn". They never hold keys, message text or queue IDs.

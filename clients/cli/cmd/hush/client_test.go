@@ -36,6 +36,14 @@ func (noNetwork) RandomRelay(...onion.RelayID) (onion.RelayID, error) {
 // testClient opens a client on a fresh store with the given contacts.
 func testClient(t *testing.T, contacts ...string) *core.Client {
 	t.Helper()
+	c, _ := testClientStore(t, contacts...)
+	return c
+}
+
+// testClientStore is testClient that also returns the store, to put
+// messages in it directly; the contacts are #1, #2 … in order.
+func testClientStore(t *testing.T, contacts ...string) (*core.Client, store.Store) {
+	t.Helper()
 	ctx := t.Context()
 	k, err := keychain.NewKey()
 	if err != nil {
@@ -58,12 +66,12 @@ func testClient(t *testing.T, contacts ...string) *core.Client {
 			t.Fatal(err)
 		}
 	}
-	c, err := core.New(ctx, st, core.Options{Network: noNetwork{}})
+	c, err := core.New(ctx, st, core.Options{Network: noNetwork{}, AttachmentDir: filepath.Join(t.TempDir(), "attachments")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	return c
+	return c, st
 }
 
 // runAction parses and runs a command on c as the CLI would.

@@ -16,6 +16,13 @@ const (
 	maxHistory     = 1000
 )
 
+const historyHelp = `print a conversation
+
+The latest messages, oldest first, each after its ID: give the start of
+one (at least 6 characters) to "hush pin" or "hush save". Attachments
+show their name, size and transfer (downloading, downloaded, failed);
+[pinned] marks what retention keeps.`
+
 type historyOpts struct {
 	limit  int
 	before *core.Cursor
@@ -65,10 +72,39 @@ func (o historyOpts) run(ctx context.Context, e *env) error {
 		if m.Direction == store.Outgoing {
 			who, at = "me", m.SentAt
 		}
-		fmt.Fprintln(e.stdout, messageLine(at.In(e.loc), "2006-01-02 15:04:05", who, m))
+		line := shortID(m.ID) + " " + stateLine(at.In(e.loc), "2006-01-02 15:04:05", who, m, transferState(ctx, e.client, m))
+		if m.Pinned {
+			line += "  [pinned]"
+		}
+		fmt.Fprintln(e.stdout, line)
 	}
 	if len(list) == o.limit {
 		hintf(e.stderr, "older messages: hush history --before %s %s", formatCursor(list[len(list)-1].Cursor()), quoteArg(o.name))
 	}
 	return nil
+}
+
+// transferState says where a message's attachment stands, "" for a
+// message without one.
+func transferState(ctx context.Context, c *core.Client, m core.Message) string {
+	if _, _, ok := attachmentName(m.Body); !ok {
+		return ""
+	}
+	info, err := c.Attachment(ctx, m.Contact, m.ID)
+	if err != nil {
+		return "state unknown"
+	}
+	switch info.State {
+	case store.Uploading:
+		return "uploading"
+	case store.Uploaded:
+		return "uploaded"
+	case store.Downloading:
+		return "downloading"
+	case store.Downloaded:
+		return "downloaded"
+	case store.TransferFailed:
+		return "failed"
+	}
+	return ""
 }

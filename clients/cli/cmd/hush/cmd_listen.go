@@ -7,23 +7,48 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/hushchat/hush/pkg/core"
 	"github.com/hushchat/hush/pkg/core/content"
+	"github.com/hushchat/hush/pkg/core/store"
 )
+
+const listenHelp = `receive and print messages until stopped
+
+hush listen holds the profile: it receives, sends what is queued, moves
+attachments (downloads, and uploads left unfinished), prints each event
+on one line, and runs the other hush commands for them meanwhile.
+Attachments are downloaded as they arrive; with --save-dir DIR, each is
+then saved in DIR under its sender's file name, made safe and unique (a
+file is never overwritten: "a (1).pdf" …). Otherwise "hush save" saves
+one. Ctrl-C stops.`
+
+// progressEvery is how often hush listen prints where a transfer stands
+// (none for one done sooner).
+const progressEvery = 5 * time.Second
 
 // runListen runs the client until interrupted: it prints events as they
 // come, marks shown messages read (so read receipts go out), and serves
 // the profile's socket so other hush commands can hand it their work.
 func runListen(ctx context.Context, a *app, cmd *command, args []string) error {
-	pos, err := parseFlags(cmd, flagSet(cmd), args)
+	flags := flagSet(cmd)
+	saveDir := flags.String("save-dir", "", "save received attachments in this directory")
+	pos, err := parseFlags(cmd, flags, args)
 	if err != nil {
 		return err
 	}
 	if err := positional(cmd, pos, 0, 0); err != nil {
 		return err
+	}
+	if *saveDir != "" {
+		if *saveDir, err = checkSaveDir(*saveDir, a.wd); err != nil {
+			return err
+		}
 	}
 	if a.listening(ctx) {
 		return errors.New("hush listen is already running for this profile")
@@ -47,7 +72,8 @@ func runListen(ctx context.Context, a *app, cmd *command, args []string) error {
 		return err
 	}
 	fmt.Fprintf(a.stderr, "hush: listening as %s (%s); Ctrl-C stops\n", clean(name), c.Identity().ShortString())
-	p := &printer{client: c, stdout: a.stdout, stderr: a.stderr, loc: time.Local}
+	p := &printer{client: c, stdout: a.stdout, stderr: a.stderr, loc: time.Local, saveDir: *saveDir,
+		moving: make(map[content.ID]*moving), now: time.Now}
 	for {
 		select {
 		case <-ctx.Done():
@@ -64,11 +90,38 @@ func runListen(ctx context.Context, a *app, cmd *command, args []string) error {
 	}
 }
 
+// checkSaveDir checks the directory of --save-dir and returns it
+// absolute.
+func checkSaveDir(dir, wd string) (string, error) {
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(wd, dir)
+	}
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "", withHint(fmt.Errorf("--save-dir: %s does not exist", dir), "make it first (mkdir)")
+	case err != nil:
+		return "", fmt.Errorf("--save-dir: %w", err)
+	case !fi.IsDir():
+		return "", fmt.Errorf("--save-dir: %s is not a directory", dir)
+	}
+	return dir, nil
+}
+
 // printer shows events, one line each.
 type printer struct {
 	client         *core.Client
 	stdout, stderr io.Writer
 	loc            *time.Location
+	saveDir        string                 // save downloads here; "": don't
+	moving         map[content.ID]*moving // transfers under way
+	now            func() time.Time
+}
+
+// moving is a transfer hush listen has seen move.
+type moving struct {
+	name  string    // its file name, cleaned
+	shown time.Time // when it was last shown (first: when it was first seen)
 }
 
 func (p *printer) print(ctx context.Context, ev core.Event) {
@@ -85,6 +138,7 @@ func (p *printer) print(ctx context.Context, ev core.Event) {
 			t = ev.At
 		}
 		fmt.Fprintln(p.stdout, messageLine(t.In(p.loc), "15:04:05", ev.Contact.Name, *m))
+		p.refused(ctx, *m, at, name)
 		if err := p.client.MarkRead(ctx, m.Contact, m.ID); err != nil && ctx.Err() == nil {
 			warnf(p.stderr, "mark a message read: %s", errorMessage(err))
 		}
@@ -102,10 +156,105 @@ func (p *printer) print(ctx context.Context, ev core.Event) {
 		hintf(p.stderr, "ask %s (in person or on a call) whether they reinstalled hush; then \"hush identity accept %s\" or \"hush identity reject %s\"",
 			name, quoteArg(ev.Contact.Name), quoteArg(ev.Contact.Name))
 	case core.EventFailed:
-		fmt.Fprintf(p.stdout, "%s FAILED to send to %s%s: %s\n", at, name, count(ev.MessageIDs), errorMessage(ev.Err))
+		p.failed(ctx, ev, at, name)
 	case core.EventError:
 		warnf(p.stderr, "%s", errorMessage(ev.Err))
+	case core.EventProgress:
+		p.progress(ctx, ev, at, name)
+	case core.EventAttachment:
+		p.attachment(ctx, ev, at, name)
 	}
+}
+
+// failed shows messages that failed: not sent, or (an attachment
+// received) not downloaded.
+func (p *printer) failed(ctx context.Context, ev core.Event, at, name string) {
+	if len(ev.MessageIDs) == 1 {
+		delete(p.moving, ev.MessageIDs[0])
+		info, err := p.client.Attachment(ctx, ev.Contact.ID, ev.MessageIDs[0])
+		if err == nil && info.Direction == store.Incoming {
+			fmt.Fprintf(p.stdout, "%s FAILED to receive from %s: %s\n", at, name, errorMessage(ev.Err))
+			return
+		}
+	}
+	fmt.Fprintf(p.stdout, "%s FAILED to send to %s%s: %s\n", at, name, count(ev.MessageIDs), errorMessage(ev.Err))
+}
+
+// refused shows why a received attachment will not be downloaded (over
+// the size limit, no relays named), which the core decides on receipt.
+func (p *printer) refused(ctx context.Context, m core.Message, at, name string) {
+	if _, _, ok := attachmentName(m.Body); !ok {
+		return
+	}
+	info, err := p.client.Attachment(ctx, m.Contact, m.ID)
+	if err == nil && info.State == store.TransferFailed {
+		fmt.Fprintf(p.stdout, "%s FAILED to receive from %s: %s\n", at, name, clean(info.Err))
+	}
+}
+
+// progress shows where a transfer stands, at most every progressEvery,
+// and not at all for one that takes less.
+func (p *printer) progress(ctx context.Context, ev core.Event, at, name string) {
+	pr := ev.Progress
+	if pr == nil || pr.Total <= 0 {
+		return
+	}
+	now := p.now()
+	mv := p.moving[pr.Message]
+	if mv == nil && pr.Done >= pr.Total {
+		return // done: EventAttachment says so
+	}
+	if mv == nil {
+		mv = &moving{name: "an attachment", shown: now}
+		if info, err := p.client.Attachment(ctx, ev.Contact.ID, pr.Message); err == nil && info.Name != "" {
+			mv.name = clean(info.Name)
+		}
+		p.moving[pr.Message] = mv
+		return
+	}
+	if now.Sub(mv.shown) < progressEvery || pr.Done >= pr.Total {
+		return
+	}
+	mv.shown = now
+	what := "downloading " + mv.name + " from"
+	if pr.Direction == store.Outgoing {
+		what = "uploading " + mv.name + " to"
+	}
+	fmt.Fprintf(p.stdout, "%s %s %s: %d%% (%s of %s)\n", at, what, name, pr.Done*100/pr.Total, size(pr.Done), size(pr.Total))
+}
+
+// attachment shows a finished download, saved in the save directory if
+// there is one. A finished upload shows as the message being sent.
+func (p *printer) attachment(ctx context.Context, ev core.Event, at, name string) {
+	pr := ev.Progress
+	if pr == nil {
+		return
+	}
+	delete(p.moving, pr.Message)
+	if pr.Direction != store.Incoming {
+		return
+	}
+	info, err := p.client.Attachment(ctx, ev.Contact.ID, pr.Message)
+	if err != nil {
+		warnf(p.stderr, "an attachment from %s: %s", name, errorMessage(err))
+		return
+	}
+	file := "an attachment"
+	if info.Name != "" {
+		file = clean(info.Name)
+	}
+	if p.saveDir == "" {
+		fmt.Fprintf(p.stdout, "%s downloaded %s (%s) from %s\n", at, file, size(info.Size), name)
+		hintf(p.stderr, "save it with \"hush save %s %s PATH\"", quoteArg(ev.Contact.Name), shortID(pr.Message))
+		return
+	}
+	path, err := saveUnique(p.saveDir, safeName(info.Name, info.MIMEType, ev.At.In(p.loc), pr.Message),
+		func(path string) error { return p.client.SaveAttachment(ctx, ev.Contact.ID, pr.Message, path) })
+	if err != nil {
+		fmt.Fprintf(p.stdout, "%s FAILED to save %s from %s: %s\n", at, file, name, errorMessage(err))
+		return
+	}
+	fmt.Fprintf(p.stdout, "%s saved %s (%s) from %s\n", at, clean(path), size(info.Size), name)
 }
 
 // count says how many messages an event concerns, if more than one.

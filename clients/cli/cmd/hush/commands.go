@@ -27,6 +27,7 @@ type env struct {
 	remote    bool   // running inside hush listen for another process
 	now       func() time.Time
 	loc       *time.Location // how times are shown
+	progress  progressSink   // where a transfer's progress goes; nil: nowhere
 }
 
 // path resolves a file name given on the caller's command line.
@@ -55,6 +56,9 @@ type command struct {
 	// runClient: the client's loops must run while the work is done
 	// (send waits for the outbox to be flushed).
 	runClient bool
+	// upload: the command queues an upload and shows its progress
+	// (send-file and its kin); handed over, it asks for progress lines.
+	upload bool
 }
 
 // commands is the command table, filled in by init (help refers to it).
@@ -67,8 +71,15 @@ func init() {
 		{name: "accept", args: "LINK", summary: "accept an invitation", parse: parseAccept},
 		{name: "contacts", args: "", summary: "list contacts", parse: parseContacts},
 		{name: "send", args: "[--no-wait] NAME TEXT...", summary: "send a text message", parse: parseSend, runClient: true},
-		{name: "listen", args: "", summary: "receive and print messages until stopped", local: runListen},
-		{name: "history", args: "[--limit N] [--before CURSOR] NAME", summary: "print a conversation", parse: parseHistory},
+		{name: "send-file", args: "[--caption TEXT] NAME PATH", summary: sendFileHelp, parse: parseSendFile, runClient: true, upload: true},
+		{name: "send-image", args: "[--caption TEXT] NAME PATH", summary: sendImageHelp, parse: parseSendImage, runClient: true, upload: true},
+		{name: "send-voice", args: "NAME PATH", summary: sendVoiceHelp, parse: parseSendVoice, runClient: true, upload: true},
+		{name: "listen", args: "[--save-dir DIR]", summary: listenHelp, local: runListen},
+		{name: "history", args: "[--limit N] [--before CURSOR] NAME", summary: historyHelp, parse: parseHistory},
+		{name: "save", args: "NAME MSGID PATH", summary: saveHelp, parse: parseSave},
+		{name: "pin", args: "[--off] NAME MSGID", summary: pinHelp, parse: parsePin},
+		{name: "retention", args: "NAME DURATION|off", summary: retentionHelp, parse: parseRetention},
+		{name: "disappearing", args: "NAME DURATION|off", summary: disappearingHelp, parse: parseDisappearing, runClient: true},
 		{name: "verify", args: "[--confirm] [--scan FILE.png] [--qr] NAME", summary: "show or check a safety number", parse: parseVerify},
 		{name: "block", args: "NAME", summary: "block a contact", parse: parseBlock},
 		{name: "remove", args: "NAME", summary: "remove a contact and its history", parse: parseRemove},

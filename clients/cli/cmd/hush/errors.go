@@ -8,6 +8,7 @@ import (
 	"github.com/hushchat/hush/pkg/core"
 	"github.com/hushchat/hush/pkg/core/invite"
 	"github.com/hushchat/hush/pkg/core/keychain"
+	"github.com/hushchat/hush/pkg/core/media"
 	"github.com/hushchat/hush/pkg/core/store/sqlstore"
 	"github.com/hushchat/hush/pkg/core/verify"
 	"github.com/hushchat/hush/pkg/mailbox"
@@ -54,6 +55,12 @@ var explanations = []explanation{
 		hints: []string{"you may not be talking to who you think: do not mark the contact verified; compare in person"}},
 	{err: core.ErrNoIdentityChange},
 	{err: core.ErrEmptyText},
+	{err: core.ErrTooLarge},
+	{err: core.ErrNotDownloaded, hints: []string{"\"hush listen\" downloads attachments; \"hush history NAME\" shows where each stands"}},
+	{err: core.ErrNoAttachment, msg: "that message has no attachment"},
+	{err: core.ErrNoAttachmentDir},
+	{err: core.ErrTimer},
+	{err: media.ErrUnsupported},
 	{err: invite.ErrNotYetValid, hints: []string{"a clock is far off: check this computer's date and time"}},
 	{err: invite.ErrOwnInvitation, hints: []string{"send the link to the person you want to talk to"}},
 	{err: invite.ErrAlreadyAccepted, hints: []string{"\"hush contacts\" lists the contact it made"}},

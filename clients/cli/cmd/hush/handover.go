@@ -16,11 +16,33 @@ import (
 // reports done=false if no hush listen answers; otherwise the command's
 // output has been written and err carries its exit code.
 func (a *app) handOver(ctx context.Context, cmd *command, args []string) (done bool, err error) {
-	req := request{Cmd: cmd.name, Args: args, Dir: a.wd,
-		StderrTTY: a.stderrFD >= 0 && a.isTerminal(a.stderrFD)}
-	resp, err := call(ctx, socketPath(a.g.profile), req)
+	req := request{Cmd: cmd.name, Args: args, Dir: a.wd, StderrTTY: a.stderrTTY()}
+	var (
+		onProgress func(progress)
+		queued     bool // a progress line came: the upload is queued
+		sink       progressSink
+	)
+	if cmd.upload {
+		if req.StderrTTY {
+			sink = newBarSink(a.stderr)
+		}
+		onProgress = func(p progress) {
+			queued = true
+			if sink != nil {
+				sink.update(p)
+			}
+		}
+	}
+	resp, err := callProgress(ctx, socketPath(a.g.profile), req, onProgress)
+	if sink != nil {
+		sink.end()
+	}
 	if errors.Is(err, errNoListener) {
 		return false, nil
+	}
+	if err != nil && queued && ctx.Err() != nil {
+		return true, withHint(errors.New("interrupted; the upload is queued"),
+			"the running hush listen goes on with the upload and then sends the message")
 	}
 	if err != nil {
 		return true, err
@@ -39,7 +61,7 @@ func (a *app) handOver(ctx context.Context, cmd *command, args []string) (done b
 // remoteHandler runs requests on hush listen's client, with the output
 // the command would have printed in its own process.
 func remoteHandler(c *core.Client) handler {
-	return func(ctx context.Context, req request) response {
+	return func(ctx context.Context, req request, sendProgress func(progress)) response {
 		cmd := lookup(req.Cmd)
 		switch {
 		case cmd == nil:
@@ -50,10 +72,14 @@ func remoteHandler(c *core.Client) handler {
 		var stdout, stderr bytes.Buffer
 		act, err := cmd.parse(cmd, req.Args)
 		if err == nil {
-			err = act(ctx, &env{
+			e := &env{
 				client: c, stdout: &stdout, stderr: &stderr, dir: req.Dir,
 				stderrTTY: req.StderrTTY, remote: true, now: time.Now, loc: time.Local,
-			})
+			}
+			if sendProgress != nil {
+				e.progress = &lineSink{send: sendProgress}
+			}
+			err = act(ctx, e)
 		}
 		code := report(&stderr, err)
 		return response{Stdout: stdout.String(), Stderr: stderr.String(), Exit: code}

@@ -187,10 +187,10 @@ type listener struct {
 	done chan struct{}
 }
 
-func (u *tuser) listen(t *testing.T) *listener {
+func (u *tuser) listen(t *testing.T, args ...string) *listener {
 	t.Helper()
 	l := &listener{out: &syncBuffer{}, errs: &syncBuffer{}, done: make(chan struct{})}
-	l.cmd = u.cmd(context.Background(), "listen")
+	l.cmd = u.cmd(context.Background(), append([]string{"listen"}, args...)...)
 	l.cmd.Stdout, l.cmd.Stderr = l.out, l.errs
 	if err := l.cmd.Start(); err != nil {
 		t.Fatal(err)

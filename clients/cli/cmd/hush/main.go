@@ -29,8 +29,15 @@ commands:
   accept LINK                               accept an invitation
   contacts                                  list contacts
   send [--no-wait] NAME TEXT...             send a text message
-  listen                                    receive and print messages until stopped
-  history [--limit N] [--before CURSOR] NAME   print the latest messages
+  send-file [--caption TEXT] NAME PATH      send a file, showing the upload
+  send-image [--caption TEXT] NAME PATH     send a picture, without its metadata
+  send-voice NAME PATH                      send a voice clip (Ogg/Opus)
+  listen [--save-dir DIR]                   receive and print messages until stopped
+  history [--limit N] [--before CURSOR] NAME   print the latest messages, with their IDs
+  save NAME MSGID PATH                      save a received attachment
+  pin [--off] NAME MSGID                    keep a message whatever the retention
+  retention NAME DURATION|off               delete messages older than DURATION here
+  disappearing NAME DURATION|off            make messages disappear on both sides
   verify [--confirm] [--scan FILE.png] [--qr] NAME   show or check a safety number
   block NAME                                block a contact
   remove NAME                               remove a contact and its history
@@ -42,6 +49,8 @@ The profile is --profile DIR, else $HUSH_PROFILE, else
 $XDG_DATA_HOME/hush, else ~/.local/share/hush. A passphrase comes from
 --passphrase-fd N, $HUSH_PASSPHRASE, or a prompt on the terminal.
 While "hush listen" runs, the other commands hand their work to it.
+A DURATION is 30d, 12h, 90m or 1h30m; a MSGID is the start of an ID
+"hush history" shows. "hush help COMMAND" says more.
 `
 
 // Exit codes.

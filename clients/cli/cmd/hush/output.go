@@ -92,7 +92,8 @@ func errorMessage(err error) string {
 
 // pkgPrefixes start the core's error strings; the CLI's own "hush:"
 // stands for them (the user did not call a package).
-var pkgPrefixes = []string{"core", "invite", "keychain", "sqlstore", "relaynet", "verify", "directory", "mailbox"}
+var pkgPrefixes = []string{"core", "invite", "keychain", "sqlstore", "relaynet", "verify", "directory", "mailbox",
+	"media", "ogg", "content", "transfer", "attach", "opusenc"}
 
 func warnf(w io.Writer, format string, args ...any) {
 	fmt.Fprintf(w, "hush: warning: "+format+"\n", args...)

@@ -45,7 +45,7 @@ func TestPassphraseFromFD(t *testing.T) {
 	w.Close()
 	// The descriptor comes before the environment variable.
 	a, _, _ := testApp(t, map[string]string{keychain.EnvPassphrase: "from env"})
-	a.g.passFD = int(r.Fd())
+	a.g.passFD = giveFD(t, r)
 	f := a.passphrase(false)
 	for range 2 { // the descriptor is read once
 		if p, err := f(); err != nil || string(p) != "from fd" {

@@ -30,7 +30,20 @@ import (
 // included), the caller's working directory (relative file names are
 // resolved against it) and whether the caller's stderr is a terminal.
 // The answer is exactly what the command would have printed and its exit
-// code. A request the listener cannot take (another protocol version, a
+// code.
+//
+// A caller that draws progress (hush send-file and its kin) says
+// "progress":true; the listener may then send progress lines before the
+// answer, each with "progress" set, as a transfer moves on:
+//
+//	→ {"v":1,"cmd":"send-file","args":["alice","big.iso"],"dir":"/home/me","progress":true}
+//	← {"v":1,"progress":{"what":"big.iso","done":0,"total":4700000000}}
+//	← {"v":1,"progress":{"what":"big.iso","done":30720,"total":4700000000}}
+//	← {"v":1,"stdout":"sent big.iso (4.4 GiB) to alice\n","exit":0}
+//
+// The answer is the first line without "progress". A caller that did not
+// ask never gets progress lines, and a listener that predates them
+// ignores the field and just answers, so the version stays 1. A request the listener cannot take (another protocol version, a
 // command that does not run remotely, a malformed line) gets an answer
 // with "error" set instead. The listener cancels a command whose caller
 // hangs up. Lines are at most maxRequest / maxResponse bytes.
@@ -52,14 +65,24 @@ type request struct {
 	Args      []string `json:"args"`
 	Dir       string   `json:"dir,omitempty"`
 	StderrTTY bool     `json:"stderr_tty,omitempty"`
+	Progress  bool     `json:"progress,omitempty"` // the caller takes progress lines
 }
 
 type response struct {
-	V      int    `json:"v"`
-	Stdout string `json:"stdout,omitempty"`
-	Stderr string `json:"stderr,omitempty"`
-	Exit   int    `json:"exit"`
-	Error  string `json:"error,omitempty"`
+	V        int       `json:"v"`
+	Progress *progress `json:"progress,omitempty"` // set: a progress line, not the answer
+	Stdout   string    `json:"stdout,omitempty"`
+	Stderr   string    `json:"stderr,omitempty"`
+	Exit     int       `json:"exit"`
+	Error    string    `json:"error,omitempty"`
+}
+
+// progress is where a command's transfer stands: done of total bytes
+// of what (a file name, for the caller to show).
+type progress struct {
+	What  string `json:"what"`
+	Done  int64  `json:"done"`
+	Total int64  `json:"total"`
 }
 
 // errNoListener: nothing answers on the socket.
@@ -89,6 +112,12 @@ func dialSocket(ctx context.Context, path string) (net.Conn, error) {
 // call sends one request and returns the answer. It returns
 // errNoListener if nobody answers on the socket.
 func call(ctx context.Context, path string, req request) (response, error) {
+	return callProgress(ctx, path, req, nil)
+}
+
+// callProgress is call that, if onProgress is not nil, asks for progress
+// lines and gives each to onProgress before the answer comes.
+func callProgress(ctx context.Context, path string, req request, onProgress func(progress)) (response, error) {
 	conn, err := dialSocket(ctx, path)
 	if err != nil {
 		return response{}, err
@@ -97,15 +126,26 @@ func call(ctx context.Context, path string, req request) (response, error) {
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
 	defer stop()
 	req.V = protocolVersion
+	req.Progress = onProgress != nil
 	if err := writeLine(conn, req); err != nil {
 		return response{}, fmt.Errorf("hand the command to hush listen: %w", err)
 	}
+	r := bufio.NewReader(conn)
 	var resp response
-	if err := readLine(bufio.NewReader(conn), maxResponse, &resp); err != nil {
-		if ctx.Err() != nil {
-			return response{}, ctx.Err()
+	for {
+		resp = response{}
+		if err := readLine(r, maxResponse, &resp); err != nil {
+			if ctx.Err() != nil {
+				return response{}, ctx.Err()
+			}
+			return response{}, fmt.Errorf("hush listen did not answer: %w", err)
 		}
-		return response{}, fmt.Errorf("hush listen did not answer: %w", err)
+		if resp.Progress == nil || resp.V != protocolVersion {
+			break
+		}
+		if onProgress != nil {
+			onProgress(*resp.Progress)
+		}
 	}
 	if resp.V != protocolVersion {
 		return response{}, withHint(fmt.Errorf("the running hush listen speaks protocol version %d, this hush %d", resp.V, protocolVersion),
@@ -149,8 +189,9 @@ func readLine(r *bufio.Reader, max int, v any) error {
 	return json.Unmarshal(line, v)
 }
 
-// handler runs one request.
-type handler func(ctx context.Context, req request) response
+// handler runs one request. If the caller asked for progress lines,
+// progress sends one (nil otherwise).
+type handler func(ctx context.Context, req request, progress func(progress)) response
 
 // server serves the socket of a profile directory.
 type server struct {
@@ -226,7 +267,18 @@ func (s *server) serveConn(ctx context.Context, conn net.Conn) {
 		io.Copy(io.Discard, r)
 		cancel()
 	}()
-	resp := s.handle(cctx, req)
-	resp.V = protocolVersion
+	var sendProgress func(progress)
+	if req.Progress {
+		// Called from the command's goroutine only, before the answer:
+		// lines never interleave. A caller gone makes writes fail, and
+		// its command is canceled (above).
+		sendProgress = func(p progress) {
+			conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			writeLine(conn, response{V: protocolVersion, Progress: &p})
+			conn.SetWriteDeadline(time.Time{})
+		}
+	}
+	resp := s.handle(cctx, req, sendProgress)
+	resp.V, resp.Progress = protocolVersion, nil
 	writeLine(conn, resp)
 }

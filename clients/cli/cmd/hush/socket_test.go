@@ -33,7 +33,7 @@ func serveTest(t *testing.T, h handler) string {
 	return dir
 }
 
-func echoHandler(_ context.Context, req request) response {
+func echoHandler(_ context.Context, req request, _ func(progress)) response {
 	return response{Stdout: req.Cmd + " " + strings.Join(req.Args, ",") + "\n", Stderr: "from " + req.Dir, Exit: 3}
 }
 
@@ -77,7 +77,7 @@ func TestSocketVersionMismatch(t *testing.T) {
 // A listener of another version answers with its own version number;
 // the caller says so instead of printing what it does not understand.
 func TestSocketOldListener(t *testing.T) {
-	dir := serveTest(t, func(context.Context, request) response { return response{Stdout: "x"} })
+	dir := serveTest(t, func(context.Context, request, func(progress)) response { return response{Stdout: "x"} })
 	// The server stamps its own version; fake an old one with a raw server.
 	path := socketPath(dir) + "2"
 	ln, err := net.Listen("unix", path)
@@ -125,7 +125,7 @@ func TestSocketConcurrentCallers(t *testing.T) {
 		arrived int
 		both    = make(chan struct{})
 	)
-	dir := serveTest(t, func(ctx context.Context, req request) response {
+	dir := serveTest(t, func(ctx context.Context, req request, _ func(progress)) response {
 		mu.Lock()
 		arrived++
 		if arrived == 2 {
@@ -154,7 +154,7 @@ func TestSocketConcurrentCallers(t *testing.T) {
 // A caller that hangs up cancels its command.
 func TestSocketCallerHangsUp(t *testing.T) {
 	canceled := make(chan struct{})
-	dir := serveTest(t, func(ctx context.Context, req request) response {
+	dir := serveTest(t, func(ctx context.Context, req request, _ func(progress)) response {
 		<-ctx.Done()
 		close(canceled)
 		return response{}
@@ -230,5 +230,43 @@ func TestRemoteHandler(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "refused") {
 			t.Errorf("%s: %+v %v", name, resp, err)
 		}
+	}
+}
+
+// A caller that asks for progress gets the progress lines before the
+// answer; one that does not gets the answer only.
+func TestSocketProgress(t *testing.T) {
+	dir := serveTest(t, func(ctx context.Context, req request, send func(progress)) response {
+		if send != nil {
+			for done := int64(0); done <= 100; done += 50 {
+				send(progress{What: "a.bin", Done: done, Total: 100})
+			}
+		}
+		return response{Stdout: "sent\n"}
+	})
+	var got []progress
+	resp, err := callProgress(t.Context(), socketPath(dir), request{Cmd: "send-file"}, func(p progress) { got = append(got, p) })
+	if err != nil || resp.Stdout != "sent\n" || resp.Progress != nil {
+		t.Fatalf("callProgress: %+v %v", resp, err)
+	}
+	if len(got) != 3 || got[0] != (progress{What: "a.bin", Done: 0, Total: 100}) || got[2].Done != 100 {
+		t.Errorf("progress lines: %+v", got)
+	}
+	resp, err = call(t.Context(), socketPath(dir), request{Cmd: "send-file"})
+	if err != nil || resp.Stdout != "sent\n" {
+		t.Errorf("call: %+v %v", resp, err)
+	}
+}
+
+// The listener's progress lines are paced, but the first and the last
+// always go.
+func TestLineSinkPacing(t *testing.T) {
+	var sent []progress
+	l := &lineSink{send: func(p progress) { sent = append(sent, p) }}
+	for done := int64(0); done <= 1000; done++ {
+		l.update(progress{What: "x", Done: done, Total: 1000})
+	}
+	if len(sent) < 2 || len(sent) > 10 || sent[0].Done != 0 || sent[len(sent)-1].Done != 1000 {
+		t.Errorf("sent %d lines: first %+v, last %+v", len(sent), sent[0], sent[len(sent)-1])
 	}
 }
