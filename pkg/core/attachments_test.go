@@ -436,8 +436,10 @@ func TestAttachmentResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	kept := info.Size() / 30720
-	if kept < 50 || kept > 100 {
-		t.Fatalf("the stopped download kept %d chunks, want 50 to 100 of the 100 fetched", kept)
+	// What was fetched and verified in order is kept (chunks fetched
+	// ahead of a missing one are not).
+	if kept < 10 || kept > 100 {
+		t.Fatalf("the stopped download kept %d chunks, want 10 to 100 of the 100 fetched", kept)
 	}
 	second := &gets{}
 	bob = tn.reopen(t, "bob", bob.dir, func(n Network) Network { second.Network = n; return second })
