@@ -600,12 +600,12 @@ func heapPeak() (stop func() (live, inuse uint64)) {
 	}
 }
 
-// TestAttachment100MiB sends 100 MiB end to end over the loopback
+// TestLongAttachment100MiB sends 100 MiB end to end over the loopback
 // network (relays in a child process), with a flat heap: the clients'
 // live heap stays under 64 MiB whatever the file's size.
-func TestAttachment100MiB(t *testing.T) {
+func TestLongAttachment100MiB(t *testing.T) {
 	if testing.Short() {
-		t.Skip("100 MiB over the loopback network: skipped under -short")
+		t.Skip("100 MiB over the loopback network: make test-long")
 	}
 	tn := startNetChild(t)
 	alice, bob := tn.newUser(t, "alice", nil), tn.newUser(t, "bob", nil)
