@@ -51,10 +51,7 @@ func (c *Client) SendFile(ctx context.Context, contact store.ContactID, path, ca
 		return content.ID{}, err
 	}
 	defer f.Close()
-	name := filepath.Base(path)
-	if content.CheckFileName(name) != nil {
-		name = ""
-	}
+	name := fileName(path, filepath.Ext(path))
 	a := content.Attachment{FileName: name, MIMEType: mimeByName(name)}
 	return c.sendAttachment(ctx, contact, f, size, a, func(a content.Attachment) content.Body {
 		return content.File{Attachment: a, Caption: caption}
@@ -74,11 +71,7 @@ func (c *Client) SendImage(ctx context.Context, contact store.ContactID, path, c
 	if err != nil {
 		return content.ID{}, fmt.Errorf("%s: %w", path, err)
 	}
-	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)) + imageExt(img.MIMEType)
-	if content.CheckFileName(name) != nil {
-		name = ""
-	}
-	a := content.Attachment{FileName: name, MIMEType: img.MIMEType}
+	a := content.Attachment{FileName: fileName(path, imageExt(img.MIMEType)), MIMEType: img.MIMEType}
 	return c.sendAttachment(ctx, contact, bytes.NewReader(img.Data), int64(len(img.Data)), a, func(a content.Attachment) content.Body {
 		return content.Image{Attachment: a, Width: img.Width, Height: img.Height, Thumbnail: img.Thumbnail, Caption: caption}
 	})
@@ -102,7 +95,7 @@ func (c *Client) SendVoice(ctx context.Context, contact store.ContactID, path st
 		data []byte
 		info media.VoiceInfo
 	)
-	if n == len(head) && string(head[:4]) == "RIFF" && string(head[8:12]) == "WAVE" {
+	if media.IsWAV(head[:n]) {
 		var buf bytes.Buffer
 		info, err = opusenc.EncodeWAV(f, &buf)
 		if errors.Is(err, opusenc.ErrUnavailable) {
@@ -115,14 +108,21 @@ func (c *Client) SendVoice(ctx context.Context, contact store.ContactID, path st
 	} else if data, info, err = media.SanitizeOggOpus(f); err != nil {
 		return content.ID{}, fmt.Errorf("%s: %w", path, err)
 	}
-	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)) + ".ogg"
-	if content.CheckFileName(name) != nil {
-		name = ""
-	}
-	a := content.Attachment{FileName: name, MIMEType: "audio/ogg; codecs=opus"}
+	a := content.Attachment{FileName: fileName(path, ".ogg"), MIMEType: "audio/ogg; codecs=opus"}
 	return c.sendAttachment(ctx, contact, bytes.NewReader(data), int64(len(data)), a, func(a content.Attachment) content.Body {
 		return content.VoiceClip{Attachment: a, Duration: info.Duration.Round(time.Millisecond)}
 	})
+}
+
+// fileName is the name an attachment made from the file at path is sent
+// under: its base name with ext in place of its extension, or none if
+// that is not a name content allows.
+func fileName(path, ext string) string {
+	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)) + ext
+	if content.CheckFileName(name) != nil {
+		return ""
+	}
+	return name
 }
 
 // openOutgoing opens a file to send, refusing what is not a regular file
@@ -383,6 +383,3 @@ func sizeText(n int64) string {
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
-
-// dirOf returns the directory a path is in.
-func dirOf(path string) string { return filepath.Dir(path) }

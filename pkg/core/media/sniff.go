@@ -38,6 +38,10 @@ func sniffImage(head []byte) imageFormat {
 	return formatUnknown
 }
 
+// IsWAV reports whether head, the first 12 bytes or more of a file,
+// starts a RIFF/WAVE file: a recording to encode, not a clip to check.
+func IsWAV(head []byte) bool { return isRIFF(head, "WAVE") }
+
 func isRIFF(head []byte, kind string) bool {
 	return len(head) >= 12 && string(head[:4]) == "RIFF" && string(head[8:12]) == kind
 }
@@ -54,7 +58,7 @@ func describe(head []byte) string {
 		}
 	}
 	switch {
-	case isRIFF(head, "WAVE"):
+	case IsWAV(head):
 		return "a WAV file"
 	case isRIFF(head, "AVI "):
 		return "an AVI video"
