@@ -201,7 +201,7 @@ func (c *Client) RotateQueue(ctx context.Context, id store.ContactID) error {
 	if err != nil {
 		return fmt.Errorf("rotate queue: %w", err)
 	}
-	_, err = c.sendMessage(ctx, id, content.QueueRotation{NewQueue: oq.Queue.Address()}, 0)
+	_, err = c.sendMessage(ctx, id, content.QueueRotation{NewQueue: oq.Queue.Address()}, 0, nil)
 	if err != nil {
 		c.dropAfterFailure(ctx, oq.ID)
 		return fmt.Errorf("rotate queue: %w", err)

@@ -31,29 +31,11 @@ func (c *Client) SetDisappearing(ctx context.Context, contact store.ContactID, a
 	if after < 0 || after > content.MaxDisappearing {
 		return content.ID{}, fmt.Errorf("%w: disappearing timer %v, want 0 (off) to %v", ErrTimer, after, content.MaxDisappearing)
 	}
-	if c.closed.Load() {
-		return content.ID{}, ErrClosed
-	}
-	var (
-		id content.ID
-		e  store.OutboxEntry
-	)
-	err := c.transact(ctx, func(ctx context.Context) error {
-		ct, to, err := c.sendable(ctx, contact)
-		if err != nil {
-			return err
-		}
-		ct.Disappear = after
-		if err := c.st.UpdateContact(ctx, ct); err != nil {
-			return err
-		}
-		id, e, err = c.queueContent(ctx, ct, to, content.DisappearingTimer{After: after}, store.KindOther)
-		return err
-	})
+	id, err := c.sendMessage(ctx, contact, content.DisappearingTimer{After: after}, store.KindOther,
+		func(ct *store.Contact) { ct.Disappear = after })
 	if err != nil {
 		return content.ID{}, err
 	}
-	c.sendSoon(e)
 	wake(c.expireCh)
 	return id, nil
 }

@@ -35,12 +35,12 @@ func (c *Client) SendText(ctx context.Context, contact store.ContactID, text str
 	if strings.TrimSpace(text) == "" {
 		return content.ID{}, ErrEmptyText
 	}
-	return c.sendMessage(ctx, contact, content.Text{Text: text}, store.KindText)
+	return c.sendMessage(ctx, contact, content.Text{Text: text}, store.KindText, nil)
 }
 
 // sendMessage stores a message for history and the outbox in one
-// transaction.
-func (c *Client) sendMessage(ctx context.Context, contact store.ContactID, body content.Body, kind store.Kind) (content.ID, error) {
+// transaction, after change (if not nil) updated the contact in it.
+func (c *Client) sendMessage(ctx context.Context, contact store.ContactID, body content.Body, kind store.Kind, change func(*store.Contact)) (content.ID, error) {
 	if c.closed.Load() {
 		return content.ID{}, ErrClosed
 	}
@@ -52,6 +52,12 @@ func (c *Client) sendMessage(ctx context.Context, contact store.ContactID, body 
 		ct, to, err := c.sendable(ctx, contact)
 		if err != nil {
 			return err
+		}
+		if change != nil {
+			change(&ct)
+			if err := c.st.UpdateContact(ctx, ct); err != nil {
+				return err
+			}
 		}
 		id, e, err = c.queueContent(ctx, ct, to, body, kind)
 		return err
@@ -132,7 +138,11 @@ func (c *Client) queueContent(ctx context.Context, ct store.Contact, to mailbox.
 	if err != nil {
 		return content.ID{}, store.OutboxEntry{}, err
 	}
-	env, pt, err := c.seal(ctx, ct, m)
+	var msgID content.ID
+	if kind != 0 {
+		msgID = m.ID
+	}
+	e, pt, err := c.sealToOutbox(ctx, ct, to, m, msgID)
 	if err != nil {
 		return content.ID{}, store.OutboxEntry{}, err
 	}
@@ -143,12 +153,20 @@ func (c *Client) queueContent(ctx context.Context, ct store.Contact, to mailbox.
 			return content.ID{}, store.OutboxEntry{}, fmt.Errorf("save the message: %w", err)
 		}
 	}
-	var msgID content.ID
-	if kind != 0 {
-		msgID = m.ID
+	return m.ID, e, nil
+}
+
+// sealToOutbox, inside a transaction, encrypts m for ct and puts the
+// sealed envelope in the outbox for the contact's queue to; msg is the
+// history message it carries (zero for none). It returns the entry and
+// the plaintext.
+func (c *Client) sealToOutbox(ctx context.Context, ct store.Contact, to mailbox.QueueAddress, m content.Message, msg content.ID) (store.OutboxEntry, []byte, error) {
+	env, pt, err := c.seal(ctx, ct, m)
+	if err != nil {
+		return store.OutboxEntry{}, nil, err
 	}
-	e, err := c.enqueue(ctx, ct.ID, to, msgID, env)
-	return m.ID, e, err
+	e, err := c.enqueue(ctx, ct.ID, to, msg, env)
+	return e, pt, err
 }
 
 // seal encrypts m for ct in the current transaction and returns the

@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/hushchat/hush/pkg/core/content"
@@ -224,11 +225,7 @@ func (c *Client) upload(ctx context.Context, j *transferJob) error {
 		if err := c.st.UpdateAttachment(ctx, a); err != nil {
 			return err
 		}
-		env, _, err := c.seal(ctx, ct, j.m)
-		if err != nil {
-			return err
-		}
-		e, err = c.enqueue(ctx, ct.ID, to, j.m.ID, env)
+		e, _, err = c.sealToOutbox(ctx, ct, to, j.m, j.m.ID)
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -428,7 +425,7 @@ func (c *Client) SaveAttachment(ctx context.Context, contact store.ContactID, id
 	if _, err := os.Lstat(path); err == nil {
 		return fmt.Errorf("save the attachment: %s: %w", path, fs.ErrExist)
 	}
-	tmp, err := os.CreateTemp(dirOf(path), ".hush-save-*")
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".hush-save-*")
 	if err != nil {
 		return fmt.Errorf("save the attachment: %w", err)
 	}
