@@ -239,11 +239,17 @@ func (c *Client) receiveAs(ctx context.Context, id store.QueueID, env []byte, h 
 	}
 	for _, e := range after {
 		c.emit(e)
-	}
-	if len(after) > 0 {
-		// A download to start, a message to expire: the loops look.
-		c.wakeTransfers()
-		wake(c.expireCh)
+		if e.Message == nil {
+			continue
+		}
+		// A download to start, a message that will expire: their loops
+		// look (and only then: receipts are frequent).
+		if _, ok := pointerOf(e.Message.Body); ok {
+			c.wakeTransfers()
+		}
+		if !e.Message.Expires.IsZero() {
+			wake(c.expireCh)
+		}
 	}
 	return nil
 }
