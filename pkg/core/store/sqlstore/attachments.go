@@ -111,36 +111,69 @@ func scanAttachment(r scanner) (store.Attachment, error) {
 	return a, nil
 }
 
-// expiredWhere selects the messages Expire deletes, given now (in
-// milliseconds) twice: those whose disappearing time has come, and the
-// unpinned ones older than their contact's retention.
-const expiredWhere = `(m.expires > 0 AND m.expires <= ?) OR (m.pinned = 0 AND EXISTS (
-	SELECT 1 FROM contacts c WHERE c.id = m.contact AND c.retention > 0 AND m.at <= ? - c.retention))`
-
-// Expire implements store.Expiry in one transaction: the files of the
-// messages to delete are read first, then the messages are deleted (their
-// attachments go with them).
+// Expire implements store.Expiry in one transaction. Each rule reads
+// through an index rather than every message: what disappeared through
+// messages_expiry, and each retention contact's old messages through
+// messages_history (contact, at). The files of the messages are read
+// before they are deleted (their attachments go with them).
 func (s *Store) Expire(ctx context.Context, now time.Time) (store.Expired, error) {
 	var out store.Expired
 	t := ms(now)
 	err := s.Transact(ctx, func(ctx context.Context) error {
-		var err error
-		out.Files, err = s.strings(ctx, "expire", "SELECT a.file FROM attachments a JOIN messages m ON a.contact = m.contact AND a.message = m.id WHERE "+expiredWhere, t, t)
+		err := s.expireWhere(ctx, &out, "m.expires > 0 AND m.expires <= ?", t)
 		if err != nil {
 			return err
 		}
-		res, err := s.q(ctx).ExecContext(ctx, "DELETE FROM messages AS m WHERE "+expiredWhere, t, t)
+		rows, err := s.q(ctx).QueryContext(ctx, "SELECT id, retention FROM contacts WHERE retention > 0")
 		if err != nil {
 			return wrap("expire", err)
 		}
-		n, err := res.RowsAffected()
-		out.Messages = int(n)
-		return wrap("expire", err)
+		type keep struct{ contact, retention int64 }
+		var list []keep
+		for rows.Next() {
+			var k keep
+			if err := rows.Scan(&k.contact, &k.retention); err != nil {
+				rows.Close()
+				return wrap("expire", err)
+			}
+			list = append(list, k)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return wrap("expire", err)
+		}
+		for _, k := range list {
+			err := s.expireWhere(ctx, &out, "m.contact = ? AND m.at <= ? AND m.pinned = 0", k.contact, t-k.retention)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return store.Expired{}, err
 	}
 	return out, nil
+}
+
+// expireWhere deletes the messages m that where selects, adding their
+// count and attachment files to out.
+func (s *Store) expireWhere(ctx context.Context, out *store.Expired, where string, args ...any) error {
+	files, err := s.strings(ctx, "expire", "SELECT a.file FROM attachments a JOIN messages m ON a.contact = m.contact AND a.message = m.id WHERE "+where, args...)
+	if err != nil {
+		return err
+	}
+	res, err := s.q(ctx).ExecContext(ctx, "DELETE FROM messages AS m WHERE "+where, args...)
+	if err != nil {
+		return wrap("expire", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return wrap("expire", err)
+	}
+	out.Messages += int(n)
+	out.Files = append(out.Files, files...)
+	return nil
 }
 
 // NextExpiry implements store.Expiry.
