@@ -184,12 +184,13 @@ func (c *Client) sendAttachment(ctx context.Context, contact store.ContactID, r 
 			if err != nil {
 				return err
 			}
+			m.Disappear = ct.Disappear // the timer when the user sent it, not when the upload ends
 			pt, err := content.Marshal(m)
 			if err != nil {
 				return err
 			}
 			sm := store.Message{ID: m.ID, Contact: ct.ID, Direction: store.Outgoing, SentAt: m.SentAt,
-				Kind: kindOf(b), Body: pt, State: store.Pending, Expires: expiry(ct, m.SentAt)}
+				Kind: kindOf(b), Body: pt, State: store.Pending, Expires: expiry(m.Disappear, m.SentAt)}
 			if err := c.st.AddMessage(ctx, sm); err != nil {
 				return fmt.Errorf("save the message: %w", err)
 			}

@@ -93,7 +93,7 @@ type Message struct {
 	ReceivedAt time.Time
 	State      store.State
 	Pinned     bool
-	Expires    time.Time // when it disappears (the contact's timer); zero: never
+	Expires    time.Time // when it disappears (under the timer it was sent with); zero: never
 	Body       content.Body
 }
 

@@ -285,7 +285,7 @@ func (c *Client) handle(ctx context.Context, ct store.Contact, oq store.OwnQueue
 	case content.Text, content.Image, content.File, content.VoiceClip:
 		now := c.now()
 		sm := store.Message{ID: m.ID, Contact: ct.ID, Direction: store.Incoming, SentAt: m.SentAt,
-			ReceivedAt: now, Kind: kindOf(m.Body), Body: pt, State: store.Arrived, Expires: expiry(ct, now)}
+			ReceivedAt: now, Kind: kindOf(m.Body), Body: pt, State: store.Arrived, Expires: expiry(m.Disappear, now)}
 		err := c.st.AddMessage(ctx, sm)
 		if errors.Is(err, store.ErrExists) {
 			return nil, nil // the same message sent again: shown once
@@ -338,18 +338,22 @@ func (c *Client) handle(ctx context.Context, ct store.Contact, oq store.OwnQueue
 		}
 		return []Event{{Kind: EventContactAdded, Contact: contactOf(ct)}}, nil
 	case content.DisappearingTimer:
-		// The contact set the timer: it applies from this message on.
+		// The contact set the timer: it applies to what this device
+		// sends from now on, unless a later change (by either side) is
+		// already in force.
 		ct, err := c.st.Contact(ctx, ct.ID)
 		if err != nil {
 			return nil, err
 		}
-		ct.Disappear = b.After
-		if err := c.st.UpdateContact(ctx, ct); err != nil {
-			return nil, err
+		if m.SentAt.After(ct.DisappearChanged) {
+			ct.Disappear, ct.DisappearChanged = b.After, m.SentAt
+			if err := c.st.UpdateContact(ctx, ct); err != nil {
+				return nil, err
+			}
 		}
 		now := c.now()
 		sm := store.Message{ID: m.ID, Contact: ct.ID, Direction: store.Incoming, SentAt: m.SentAt,
-			ReceivedAt: now, Kind: store.KindOther, Body: pt, State: store.Arrived, Expires: expiry(ct, now)}
+			ReceivedAt: now, Kind: store.KindOther, Body: pt, State: store.Arrived, Expires: expiry(m.Disappear, now)}
 		if err := c.st.AddMessage(ctx, sm); err != nil && !errors.Is(err, store.ErrExists) {
 			return nil, err
 		}

@@ -22,17 +22,20 @@ const (
 
 // SetDisappearing sets the conversation's disappearing timer (0 turns it
 // off; whole seconds, at most a year) and tells the contact in a message,
-// so that both sides apply it. Each message sent or received after it
-// disappears from both devices that long after it was sent (on the
-// sender) or received (on the recipient), pinned or not, with its
-// attachment file.
+// so that both sides apply it. Each message sent after it disappears
+// from both devices that long after it was sent (on the sender) or
+// received (on the recipient), pinned or not, with its attachment file.
+// Every message carries the timer it was sent under, so one that
+// overtakes the change on the network still disappears as its sender
+// meant; of two changes, the later one (by the clock of the side that
+// made it) stays in force.
 func (c *Client) SetDisappearing(ctx context.Context, contact store.ContactID, after time.Duration) (content.ID, error) {
 	after = after.Round(time.Second)
 	if after < 0 || after > content.MaxDisappearing {
 		return content.ID{}, fmt.Errorf("%w: disappearing timer %v, want 0 (off) to %v", ErrTimer, after, content.MaxDisappearing)
 	}
 	id, err := c.sendMessage(ctx, contact, content.DisappearingTimer{After: after}, store.KindOther,
-		func(ct *store.Contact) { ct.Disappear = after })
+		func(ct *store.Contact) { ct.Disappear, ct.DisappearChanged = after, c.now().Truncate(time.Millisecond) })
 	if err != nil {
 		return content.ID{}, err
 	}
@@ -70,13 +73,13 @@ func (c *Client) Pin(ctx context.Context, contact store.ContactID, id content.ID
 	return nil
 }
 
-// expiry returns when a message at t disappears under the contact's
-// timer (zero: never).
-func expiry(ct store.Contact, t time.Time) time.Time {
-	if ct.Disappear <= 0 {
+// expiry returns when a message at t disappears under a disappearing
+// timer of d (zero: never).
+func expiry(d time.Duration, t time.Time) time.Time {
+	if d <= 0 {
 		return time.Time{}
 	}
-	return t.Add(ct.Disappear)
+	return t.Add(d)
 }
 
 // expireLoop removes expired messages as they expire, and applies

@@ -138,6 +138,7 @@ func (c *Client) queueContent(ctx context.Context, ct store.Contact, to mailbox.
 	if err != nil {
 		return content.ID{}, store.OutboxEntry{}, err
 	}
+	m.Disappear = ct.Disappear
 	var msgID content.ID
 	if kind != 0 {
 		msgID = m.ID
@@ -148,7 +149,7 @@ func (c *Client) queueContent(ctx context.Context, ct store.Contact, to mailbox.
 	}
 	if kind != 0 {
 		err := c.st.AddMessage(ctx, store.Message{ID: m.ID, Contact: ct.ID, Direction: store.Outgoing,
-			SentAt: m.SentAt, Kind: kind, Body: pt, State: store.Pending, Expires: expiry(ct, m.SentAt)})
+			SentAt: m.SentAt, Kind: kind, Body: pt, State: store.Pending, Expires: expiry(m.Disappear, m.SentAt)})
 		if err != nil {
 			return content.ID{}, store.OutboxEntry{}, fmt.Errorf("save the message: %w", err)
 		}

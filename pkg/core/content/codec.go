@@ -17,7 +17,11 @@ import (
 
 // Marshal encodes m. It refuses a message that Unmarshal would refuse.
 func Marshal(m Message) ([]byte, error) {
-	p := &contentv1.Content{Version: Version, MessageId: m.ID[:], SentAtMs: m.SentAt.UnixMilli()}
+	if m.Disappear < 0 || m.Disappear > MaxDisappearing || m.Disappear%time.Second != 0 {
+		return nil, malformed("message disappearing timer %v is not whole seconds between 0 and %v", m.Disappear, MaxDisappearing)
+	}
+	p := &contentv1.Content{Version: Version, MessageId: m.ID[:], SentAtMs: m.SentAt.UnixMilli(),
+		DisappearSeconds: uint32(m.Disappear / time.Second)}
 	if err := setBody(p, m.Body); err != nil {
 		return nil, err
 	}
@@ -49,6 +53,10 @@ func Unmarshal(b []byte) (Message, error) {
 	}
 	copy(m.ID[:], p.GetMessageId())
 	m.SentAt = time.UnixMilli(p.GetSentAtMs())
+	m.Disappear = time.Duration(p.GetDisappearSeconds()) * time.Second
+	if m.Disappear > MaxDisappearing {
+		return Message{}, malformed("message disappearing timer %v is over %v", m.Disappear, MaxDisappearing)
+	}
 	body, err := getBody(&p)
 	if err != nil {
 		return Message{}, err

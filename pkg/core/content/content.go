@@ -71,7 +71,12 @@ func (id ID) String() string { return hex.EncodeToString(id[:]) }
 type Message struct {
 	ID     ID
 	SentAt time.Time // the sender's clock, millisecond precision
-	Body   Body
+	// Disappear is the sender's disappearing timer for the conversation
+	// when it wrote the message (0: off; whole seconds, at most
+	// MaxDisappearing). The recipient's copy disappears this long after
+	// it arrives.
+	Disappear time.Duration
+	Body      Body
 }
 
 // New returns a message with a random ID, sent at now.

@@ -106,6 +106,7 @@ func TestRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		m.Disappear = 90 * time.Second
 		b, err := Marshal(m)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -114,7 +115,7 @@ func TestRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if got.ID != m.ID || !got.SentAt.Equal(now.Truncate(time.Millisecond)) || !equalBody(got.Body, body) {
+		if got.ID != m.ID || !got.SentAt.Equal(now.Truncate(time.Millisecond)) || got.Disappear != 90*time.Second || !equalBody(got.Body, body) {
 			t.Errorf("%s: got %+v, want %+v", name, got, m)
 		}
 	}
@@ -170,6 +171,8 @@ func TestRefused(t *testing.T) {
 		"zero relay": {Version: 1, MessageId: id, Body: &contentv1.Content_QueueRotation{QueueRotation: &contentv1.QueueRotation{NewQueue: &contentv1.QueueAddress{RelayIdentity: make([]byte, 32), SenderId: id}}}},
 		"long timer": {Version: 1, MessageId: id, Body: &contentv1.Content_DisappearingTimer{DisappearingTimer: &contentv1.DisappearingTimer{Seconds: 400 * 86400}}},
 		"image":      {Version: 1, MessageId: id, Body: &contentv1.Content_Image{Image: &contentv1.Image{}}},
+		"long message timer": {Version: 1, MessageId: id, DisappearSeconds: 400 * 86400,
+			Body: &contentv1.Content_Text{Text: &contentv1.Text{Body: "x"}}},
 	}
 	for name, p := range cases {
 		_, err := Unmarshal(encode(t, p))
@@ -201,6 +204,11 @@ func TestRefused(t *testing.T) {
 	} {
 		if _, err := Marshal(Message{Body: body}); err == nil {
 			t.Errorf("Marshal accepted %s", name)
+		}
+	}
+	for _, d := range []time.Duration{-time.Second, 1500 * time.Millisecond, MaxDisappearing + time.Second} {
+		if _, err := Marshal(Message{Disappear: d, Body: Text{Text: "x"}}); !errors.Is(err, ErrMalformed) {
+			t.Errorf("Marshal of a message with timer %v: err = %v", d, err)
 		}
 	}
 }

@@ -27,6 +27,9 @@ type Contact struct {
 	// Disappear is the conversation's disappearing timer, which both
 	// sides apply to the messages after it was set; 0 is off.
 	Disappear time.Duration
+	// DisappearChanged is when Disappear was last set, on the clock of
+	// the side that set it; zero if never.
+	DisappearChanged time.Time
 	// Retention is how long this device keeps the conversation's
 	// unpinned messages; 0 keeps them.
 	Retention time.Duration

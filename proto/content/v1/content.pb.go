@@ -86,6 +86,12 @@ type Content struct {
 	MessageId []byte `protobuf:"bytes,2,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
 	// sent_at_ms is the sender's clock, milliseconds since the Unix epoch.
 	SentAtMs int64 `protobuf:"varint,3,opt,name=sent_at_ms,json=sentAtMs,proto3" json:"sent_at_ms,omitempty"`
+	// disappear_seconds is the conversation's disappearing timer on the
+	// sender's side when it wrote the message (0: off). The recipient's
+	// copy disappears this long after it arrives, whatever timer the
+	// recipient has stored: a message that overtakes a timer change on the
+	// network still gets the timer its sender meant.
+	DisappearSeconds uint32 `protobuf:"varint,4,opt,name=disappear_seconds,json=disappearSeconds,proto3" json:"disappear_seconds,omitempty"`
 	// Types that are valid to be assigned to Body:
 	//
 	//	*Content_Text
@@ -149,6 +155,13 @@ func (x *Content) GetMessageId() []byte {
 func (x *Content) GetSentAtMs() int64 {
 	if x != nil {
 		return x.SentAtMs
+	}
+	return 0
+}
+
+func (x *Content) GetDisappearSeconds() uint32 {
+	if x != nil {
+		return x.DisappearSeconds
 	}
 	return 0
 }
@@ -937,13 +950,14 @@ var File_proto_content_v1_content_proto protoreflect.FileDescriptor
 
 const file_proto_content_v1_content_proto_rawDesc = "" +
 	"\n" +
-	"\x1eproto/content/v1/content.proto\x12\x0fhush.content.v1\"\x98\x05\n" +
+	"\x1eproto/content/v1/content.proto\x12\x0fhush.content.v1\"\xc5\x05\n" +
 	"\aContent\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x02 \x01(\fR\tmessageId\x12\x1c\n" +
 	"\n" +
 	"sent_at_ms\x18\x03 \x01(\x03R\bsentAtMs\x12+\n" +
+	"\x11disappear_seconds\x18\x04 \x01(\rR\x10disappearSeconds\x12+\n" +
 	"\x04text\x18\n" +
 	" \x01(\v2\x15.hush.content.v1.TextH\x00R\x04text\x12.\n" +
 	"\x05image\x18\v \x01(\v2\x16.hush.content.v1.ImageH\x00R\x05image\x12+\n" +

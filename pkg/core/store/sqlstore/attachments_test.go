@@ -115,8 +115,19 @@ func TestExpire(t *testing.T) {
 	if err := s.UpdateContact(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s.Contact(ctx, bob); err != nil || got.Retention != 24*time.Hour || got.Disappear != 0 {
+	if got, err := s.Contact(ctx, bob); err != nil || got.Retention != 24*time.Hour || got.Disappear != 0 || !got.DisappearChanged.IsZero() {
 		t.Fatalf("contact timers read back as %+v, %v", got, err)
+	}
+	ca, err := s.Contact(ctx, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca.Disappear, ca.DisappearChanged = 90*time.Second, epoch.Add(-time.Minute)
+	if err := s.UpdateContact(ctx, ca); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Contact(ctx, alice); err != nil || got.Disappear != 90*time.Second || !got.DisappearChanged.Equal(epoch.Add(-time.Minute)) {
+		t.Fatalf("alice's timer read back as %+v, %v", got, err)
 	}
 
 	next, ok, err := s.NextExpiry(ctx)

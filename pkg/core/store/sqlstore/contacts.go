@@ -18,7 +18,7 @@ import (
 	"github.com/hushchat/hush/pkg/mailbox"
 )
 
-const contactColumns = "id, name, identity, verified, blocked, created, disappear, retention"
+const contactColumns = "id, name, identity, verified, blocked, created, disappear, disappear_changed, retention"
 
 // AddContact implements store.Contacts.
 func (s *Store) AddContact(ctx context.Context, c store.Contact) (store.ContactID, error) {
@@ -28,8 +28,8 @@ func (s *Store) AddContact(ctx context.Context, c store.Contact) (store.ContactI
 	if c.Disappear < 0 || c.Retention < 0 {
 		return 0, fmt.Errorf("%w: negative contact timer", store.ErrInvalid)
 	}
-	res, err := s.q(ctx).ExecContext(ctx, "INSERT INTO contacts (name, identity, verified, blocked, created, disappear, retention) VALUES (?, ?, ?, ?, ?, ?, ?)",
-		c.Name, c.Identity.Bytes(), flag(c.Verified), flag(c.Blocked), ms(c.Created), c.Disappear.Milliseconds(), c.Retention.Milliseconds())
+	res, err := s.q(ctx).ExecContext(ctx, "INSERT INTO contacts (name, identity, verified, blocked, created, disappear, disappear_changed, retention) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		c.Name, c.Identity.Bytes(), flag(c.Verified), flag(c.Blocked), ms(c.Created), c.Disappear.Milliseconds(), ms(c.DisappearChanged), c.Retention.Milliseconds())
 	if err != nil {
 		return 0, wrap("add contact", err)
 	}
@@ -72,8 +72,8 @@ func (s *Store) UpdateContact(ctx context.Context, c store.Contact) error {
 	if c.Disappear < 0 || c.Retention < 0 {
 		return fmt.Errorf("%w: negative contact timer", store.ErrInvalid)
 	}
-	return s.one(ctx, "update contact", "UPDATE contacts SET name = ?, identity = ?, verified = ?, blocked = ?, disappear = ?, retention = ? WHERE id = ?",
-		c.Name, c.Identity.Bytes(), flag(c.Verified), flag(c.Blocked), c.Disappear.Milliseconds(), c.Retention.Milliseconds(), c.ID)
+	return s.one(ctx, "update contact", "UPDATE contacts SET name = ?, identity = ?, verified = ?, blocked = ?, disappear = ?, disappear_changed = ?, retention = ? WHERE id = ?",
+		c.Name, c.Identity.Bytes(), flag(c.Verified), flag(c.Blocked), c.Disappear.Milliseconds(), ms(c.DisappearChanged), c.Retention.Milliseconds(), c.ID)
 }
 
 // DeleteContact implements store.Contacts.
@@ -87,8 +87,8 @@ func scanContact(r scanner) (store.Contact, error) {
 	var c store.Contact
 	var key []byte
 	var verified, blocked int
-	var created, disappear, retention int64
-	if err := r.Scan(&c.ID, &c.Name, &key, &verified, &blocked, &created, &disappear, &retention); err != nil {
+	var created, disappear, changed, retention int64
+	if err := r.Scan(&c.ID, &c.Name, &key, &verified, &blocked, &created, &disappear, &changed, &retention); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return c, err
 		}
@@ -100,6 +100,7 @@ func scanContact(r scanner) (store.Contact, error) {
 	}
 	c.Identity, c.Verified, c.Blocked, c.Created = k, verified == 1, blocked == 1, fromMs(created)
 	c.Disappear, c.Retention = time.Duration(disappear)*time.Millisecond, time.Duration(retention)*time.Millisecond
+	c.DisappearChanged = fromMs(changed)
 	return c, nil
 }
 
