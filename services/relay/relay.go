@@ -41,6 +41,9 @@ type ExitHandler = rpc.ExitHandler
 // MaxExitWait is the longest an ExitHandler may block.
 const MaxExitWait = rpc.MaxExitWait
 
+// drainer is an ExitHandler whose long-polls can be ended at once.
+type drainer interface{ Drain() }
+
 // ErrShutdown is what /healthz reports once the relay is stopping.
 var ErrShutdown = errors.New("relay: shutting down")
 
@@ -80,6 +83,7 @@ type Relay struct {
 	pool    *peer.Pool
 	pub     *publish.Publisher
 	svc     *rpc.Service
+	exit    ExitHandler
 	backup  metrics.Backup
 
 	servers   []*server
@@ -142,6 +146,7 @@ func New(opts Options) (r *Relay, err error) {
 		return nil, err
 	}
 	r.pub.SetNetwork(opts.Network)
+	r.exit = opts.Backend.Exit
 	r.svc = rpc.New(rpc.Config{Ring: r.ring, Exit: opts.Backend.Exit, Peers: r.pool, Publisher: r.pub, Metrics: r.metrics, Log: log})
 	if err := r.attachHandlers(); err != nil {
 		return nil, err
@@ -190,7 +195,8 @@ func (r *Relay) Start() {
 	r.log.Info("relay started", "relay", r.ID().String(), "grpc", r.grpcAddr, "web", r.webURL, "admin", r.adminAddr)
 }
 
-// Shutdown stops accepting connections, lets requests in flight finish
+// Shutdown stops accepting connections, ends the exit's long-polls (if
+// the ExitHandler has a Drain method), lets requests in flight finish
 // until ctx is done, then cancels what is left and closes the key ring
 // cleanly (its store records a clean shutdown). It returns the first
 // failure; the ring is closed in every case.
@@ -200,6 +206,10 @@ func (r *Relay) Shutdown(ctx context.Context) error {
 		r.stopping.Store(true)
 		if r.cancel != nil {
 			r.cancel()
+		}
+		// Long-polls would hold the graceful stop up to MaxExitWait.
+		if d, ok := r.exit.(drainer); ok {
+			d.Drain()
 		}
 		var wg sync.WaitGroup
 		errs := make([]error, len(r.servers))

@@ -239,3 +239,66 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatalf("the key ring was not saved clean: %+v, %v", st, err)
 	}
 }
+
+// longPollExit holds every request, like a long-poll on an empty queue,
+// until Drain.
+type longPollExit struct {
+	started chan struct{}
+	drained chan struct{}
+	once    sync.Once
+}
+
+func (e *longPollExit) HandleExit(_ context.Context, req []byte) []byte {
+	e.started <- struct{}{}
+	<-e.drained
+	return req
+}
+
+func (e *longPollExit) Drain() { e.once.Do(func() { close(e.drained) }) }
+
+// TestShutdownDrainsLongPolls: Shutdown tells an exit that can drain to
+// end its long-polls, so it answers them and stops at once instead of
+// waiting out their wait.
+func TestShutdownDrainsLongPolls(t *testing.T) {
+	key, _ := directory.GenerateSigningKey(nil)
+	exit := &longPollExit{started: make(chan struct{}, 1), drained: make(chan struct{})}
+	c := config.Defaults()
+	c.Relay.Listen, c.Web.Enabled, c.Admin.Listen = "127.0.0.1:0", false, ""
+	r, err := relay.New(relay.Options{Config: c, Key: key, Backend: relay.Backend{Ring: &onion.MemStore{}, Exit: exit}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Start()
+	d, err := directory.ParseDescriptor(r.Descriptor(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hop, _ := d.HopAt(time.Now())
+	packet, opener, _ := onion.Wrap([]onion.Hop{hop}, []byte("long-poll"))
+	conn, err := grpc.NewClient("passthrough:///"+r.Addr(), grpc.WithTransportCredentials(credentials.NewTLS(tlspin.ClientConfig(r.ID()))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var resp relayv1.ForwardResponse
+	ferr := make(chan error, 1)
+	go func() {
+		ferr <- conn.Invoke(context.Background(), relayv1connect.RelayForwardProcedure, &relayv1.ForwardRequest{Version: 1, Packet: packet}, &resp)
+	}()
+	<-exit.started
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := r.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("Shutdown took %v with a long-poll in flight, want it drained at once", took)
+	}
+	if err := <-ferr; err != nil {
+		t.Fatalf("the drained long-poll failed: %v", err)
+	}
+	if got, err := opener.Open(resp.GetPacket()); err != nil || string(got) != "long-poll" {
+		t.Fatalf("reply %q, %v", got, err)
+	}
+}

@@ -77,6 +77,9 @@ type Handler struct {
 	// waiting counts the long-polls waiting on each queue.
 	mu      sync.Mutex
 	waiting map[store.QueueID]int
+	// draining is closed by Drain: the relay is stopping.
+	draining  chan struct{}
+	drainOnce sync.Once
 	// OnResult, if set, is told the kind and outcome of every request,
 	// for metrics.
 	OnResult func(op string, s mailbox.Status)
@@ -93,8 +96,14 @@ func New(relay onion.RelayID, st Store, l Limits, log *slog.Logger) *Handler {
 	}
 	return &Handler{relay: relay, st: st, log: log, now: time.Now,
 		creates: limiter(l.CreatesPerSecond), sends: limiter(l.SendsPerSecond), chunks: limiter(l.ChunksPerSecond),
-		waiting: map[store.QueueID]int{}}
+		waiting: map[store.QueueID]int{}, draining: make(chan struct{})}
 }
+
+// Drain ends every waiting long-poll now, each answering with what its
+// queue holds (nothing), and answers later fetches without waiting, so a
+// stopping relay is not held up to MaxWait by its long-polls. Clients
+// poll again, through another path if this relay is gone.
+func (h *Handler) Drain() { h.drainOnce.Do(func() { close(h.draining) }) }
 
 // HandleExit implements rpc.ExitHandler.
 func (h *Handler) HandleExit(ctx context.Context, request []byte) []byte {

@@ -256,6 +256,48 @@ func TestWaitingLongPollsPerQueue(t *testing.T) {
 	}
 }
 
+// TestDrain: Drain answers a waiting long-poll at once with an empty OK,
+// and later long-polls do not wait; a message stored before is still
+// fetched.
+func TestDrain(t *testing.T) {
+	f := newFixture(t, store.Limits{}, Limits{})
+	q := f.queue(t, false)
+	done := make(chan *mailbox.Response, 1)
+	req := must(q.FetchRequest(mailbox.MaxWait, 1))
+	go func() { done <- f.do(t, req) }()
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		f.h.mu.Lock()
+		n := f.h.waiting[q.Recipient.Array()]
+		f.h.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the long-poll is not waiting")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	f.h.Drain()
+	select {
+	case resp := <-done:
+		if resp.Status != mailbox.StatusOK || len(resp.Envelopes) != 0 {
+			t.Fatalf("drained long-poll: %v with %d envelopes, want an empty OK", resp.Status, len(resp.Envelopes))
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Drain did not end the waiting long-poll")
+	}
+	f.h.Drain() // twice is harmless
+	start := time.Now()
+	if resp := f.do(t, must(q.FetchRequest(mailbox.MaxWait, 1))); resp.Status != mailbox.StatusOK || time.Since(start) > time.Second {
+		t.Fatalf("a long-poll after Drain: %v after %v, want an immediate answer", resp.Status, time.Since(start))
+	}
+	f.want(t, "send while draining", f.do(t, must(mailbox.SendRequest(q.Sender, mailbox.MessageID{1}, envelope(1)))), mailbox.StatusOK)
+	if resp := f.do(t, must(q.FetchRequest(mailbox.MaxWait, 1))); resp.Status != mailbox.StatusOK || len(resp.Envelopes) != 1 {
+		t.Fatalf("fetch of a stored message after Drain: %v with %d envelopes, want 1", resp.Status, len(resp.Envelopes))
+	}
+}
+
 func TestSendAndChunkRatesAndRelayLimits(t *testing.T) {
 	f := newFixture(t, store.Limits{MaxChunks: 1}, Limits{SendsPerSecond: 1, ChunksPerSecond: 1, Burst: time.Second})
 	q := f.queue(t, false)

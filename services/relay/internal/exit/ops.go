@@ -104,7 +104,7 @@ func (h *Handler) fetch(ctx context.Context, rid store.QueueID, counter uint64, 
 	if err != nil {
 		return h.statusOf("fetch", err)
 	}
-	if len(envs) == 0 && f.Wait > 0 && h.startWait(rid) {
+	if len(envs) == 0 && f.Wait > 0 && !h.isDraining() && h.startWait(rid) {
 		defer h.endWait(rid)
 		envs, err = h.wait(ctx, rid, f, wake)
 		if err != nil {
@@ -130,6 +130,15 @@ func (h *Handler) startWait(rid store.QueueID) bool {
 	return true
 }
 
+func (h *Handler) isDraining() bool {
+	select {
+	case <-h.draining:
+		return true
+	default:
+		return false
+	}
+}
+
 func (h *Handler) endWait(rid store.QueueID) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -151,6 +160,8 @@ func (h *Handler) wait(ctx context.Context, rid store.QueueID, f *mailbox.Fetch,
 		case <-timer.C:
 			return nil, nil
 		case <-ctx.Done():
+			return nil, nil
+		case <-h.draining:
 			return nil, nil
 		}
 	}
