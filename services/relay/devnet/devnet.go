@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/hushchat/hush/pkg/onion/directory"
 	"github.com/hushchat/hush/services/relay"
@@ -178,11 +179,15 @@ func (n *Network) Restart(ctx context.Context, i int) error {
 	return r.Refresh(ctx)
 }
 
-// Shutdown stops every relay still running.
+// Shutdown stops every relay still running, all at once: a relay
+// finishing a request that another relay forwarded is not held up by the
+// others stopping one after the other.
 func (n *Network) Shutdown(ctx context.Context) error {
-	var errs []error
+	errs := make([]error, len(n.Relays))
+	var wg sync.WaitGroup
 	for i := range n.Relays {
-		errs = append(errs, n.Stop(ctx, i))
+		wg.Go(func() { errs[i] = n.Stop(ctx, i) })
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
