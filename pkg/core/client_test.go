@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/hushchat/hush/pkg/core/session"
 	"github.com/hushchat/hush/pkg/core/store"
 	"github.com/hushchat/hush/pkg/mailbox"
+	"github.com/hushchat/hush/pkg/onion"
 )
 
 // TestConversationOverRelays is the demo's flow over 5 real relays:
@@ -407,5 +409,76 @@ func TestRotateQueue(t *testing.T) {
 	q, err := alice.c.st.Queue(ctx, old)
 	if !slices.Contains(drop, old) && !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("the old queue is still in use: %+v", q)
+	}
+}
+
+// ackLog wraps a Network and records the sequence numbers fetches
+// delivered and those later fetches acknowledged (the test's one
+// conversation queue numbers them), and counts separate Ack requests.
+type ackLog struct {
+	Network
+	mu        sync.Mutex
+	delivered map[uint64]bool
+	acked     map[uint64]bool
+	ackOps    int
+}
+
+func (l *ackLog) Ask(ctx context.Context, exit onion.RelayID, req []byte) ([]byte, error) {
+	r, _ := mailbox.ParseRequest(req)
+	if r == nil || r.Owner == nil {
+		return l.Network.Ask(ctx, exit, req)
+	}
+	// Acknowledgements count when sent: a long-poll returns much later.
+	l.mu.Lock()
+	if r.Owner.Ack != nil {
+		l.ackOps++
+	}
+	if f := r.Owner.Fetch; f != nil {
+		for _, s := range f.Ack {
+			l.acked[s] = true
+		}
+	}
+	l.mu.Unlock()
+	resp, err := l.Network.Ask(ctx, exit, req)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if f := r.Owner.Fetch; f != nil {
+		if p, perr := mailbox.ParseResponse(resp); err == nil && perr == nil {
+			for _, e := range p.Envelopes {
+				l.delivered[e.Seq] = true
+			}
+		}
+	}
+	return resp, err
+}
+
+// TestFetchAcknowledgesPrevious: what one poll delivered is acknowledged
+// by the next poll, not by a separate Ack round trip.
+func TestFetchAcknowledgesPrevious(t *testing.T) {
+	tn := startNet(t)
+	log := &ackLog{delivered: map[uint64]bool{}, acked: map[uint64]bool{}}
+	alice := tn.newUser(t, "alice", nil)
+	bob := tn.newUser(t, "bob", func(n Network) Network { log.Network = n; return log })
+	ab, _ := connect(t, alice, bob)
+	for _, text := range []string{"one", "two", "three"} {
+		if _, err := alice.c.SendText(context.Background(), ab.ID, text); err != nil {
+			t.Fatal(err)
+		}
+		bob.await(t, text, 30*time.Second, receivedText(text))
+	}
+	waitFor(t, "every delivered envelope acknowledged", 30*time.Second, func() bool {
+		log.mu.Lock()
+		defer log.mu.Unlock()
+		for s := range log.delivered {
+			if !log.acked[s] {
+				return false
+			}
+		}
+		return len(log.delivered) >= 3
+	})
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	if log.ackOps != 0 {
+		t.Fatalf("%d separate Ack requests, want every ack carried by a fetch", log.ackOps)
 	}
 }

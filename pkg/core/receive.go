@@ -92,17 +92,24 @@ func (c *Client) pollable(ctx context.Context) ([]store.QueueID, error) {
 
 // poll long-polls one queue until ctx ends: each poll goes through its
 // own fresh path and waits a random time, so polls are renewed at
-// jittered times. Envelopes are acknowledged only after they are stored.
+// jittered times. Envelopes are acknowledged only after they are stored,
+// by the next poll (one round trip, not two, so the next poll is waiting
+// at the relay sooner). Acknowledgements not sent when polling stops are
+// lost: the relay delivers those envelopes again and the store, which
+// knows their hashes, drops them.
 func (c *Client) poll(ctx context.Context, id store.QueueID) {
 	failures := 0
+	var acks []uint64 // stored, to acknowledge with the next fetch
 	for ctx.Err() == nil {
 		wait := c.opts.PollWait/2 + randDuration(c.opts.PollWait/2)
 		pctx, cancel := context.WithTimeout(ctx, wait+pollMargin)
-		resp, err := c.owner(pctx, id, func(q *mailbox.Queue) ([]byte, error) { return q.FetchRequest(wait, mailbox.MaxFetch) })
+		resp, err := c.owner(pctx, id, func(q *mailbox.Queue) ([]byte, error) {
+			return q.AckFetchRequest(acks, wait, mailbox.MaxFetch)
+		})
 		cancel()
 		if err == nil {
 			failures = 0
-			err = c.receiveAll(ctx, id, resp.Envelopes)
+			acks, err = c.receiveAll(ctx, id, resp.Envelopes)
 		}
 		switch {
 		case err == nil:
@@ -140,22 +147,23 @@ func (c *Client) young(ctx context.Context, id store.QueueID) bool {
 	return err == nil && c.now().Sub(oq.Created) < 2*time.Minute
 }
 
-// receiveAll processes fetched envelopes and then acknowledges them.
-func (c *Client) receiveAll(ctx context.Context, id store.QueueID, envs []mailbox.Envelope) error {
+// receiveAll processes fetched envelopes in order and returns the
+// sequence numbers of those it is done with, to acknowledge. It stops at
+// the first the store failed on, which is not acknowledged: the relay
+// delivers it again.
+func (c *Client) receiveAll(ctx context.Context, id store.QueueID, envs []mailbox.Envelope) ([]uint64, error) {
 	if len(envs) == 0 {
-		return nil
+		return nil, nil
 	}
 	c.log.Debug("envelopes fetched", "queue", int64(id), "n", len(envs))
 	seqs := make([]uint64, 0, len(envs))
 	for _, e := range envs {
 		if err := c.receive(ctx, id, e.Data); err != nil {
-			// Not acknowledged: the relay delivers it again.
-			return err
+			return seqs, err
 		}
 		seqs = append(seqs, e.Seq)
 	}
-	_, err := c.owner(ctx, id, func(q *mailbox.Queue) ([]byte, error) { return q.AckRequest(seqs) })
-	return err
+	return seqs, nil
 }
 
 // receive processes one envelope from queue id. It returns an error only

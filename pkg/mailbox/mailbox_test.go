@@ -104,9 +104,24 @@ func TestOwnerOps(t *testing.T) {
 	if r := parse(t, ack, err); r.Owner.Counter != 2 || fmt.Sprint(r.Owner.Ack) != "[4 5]" {
 		t.Errorf("ack parsed as %+v", r.Owner)
 	}
+	ackFetch, err := q.AckFetchRequest([]uint64{6, 7}, time.Second, 1)
+	if r := parse(t, ackFetch, err); r.Owner.Counter != 3 || r.Owner.Fetch == nil || fmt.Sprint(r.Owner.Fetch.Ack) != "[6 7]" || r.Owner.Ack != nil {
+		t.Errorf("fetch with acks parsed as %+v", r.Owner)
+	}
+	if r := parse(t, fetch, nil); r.Owner.Fetch.Ack != nil {
+		t.Errorf("a plain fetch parsed with acks %v", r.Owner.Fetch.Ack)
+	}
 	del, err := q.DeleteRequest()
-	if r := parse(t, del, err); r.Owner.Counter != 3 || !r.Owner.Delete {
+	if r := parse(t, del, err); r.Owner.Counter != 4 || !r.Owner.Delete {
 		t.Errorf("delete parsed as %+v", r.Owner)
+	}
+	tooMany, err := q.ownerRequest(&mailboxv1.RecipientOp{Op: &mailboxv1.RecipientOp_Fetch{Fetch: &mailboxv1.Fetch{
+		Max: 1, Ack: make([]uint64, MaxAck+1)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ParseRequest(tooMany); !errors.Is(err, StatusMalformed) {
+		t.Errorf("relay took a fetch acknowledging %d envelopes: err = %v", MaxAck+1, err)
 	}
 	other, _ := NewAuthKey(nil)
 	if err := o.Verify(q.Relay, other.Public()); !errors.Is(err, StatusAuth) {
@@ -120,6 +135,7 @@ func TestOwnerOps(t *testing.T) {
 		func() ([]byte, error) { return q.FetchRequest(0, 3) },
 		func() ([]byte, error) { return q.AckRequest(nil) },
 		func() ([]byte, error) { return q.AckRequest(make([]uint64, MaxAck+1)) },
+		func() ([]byte, error) { return q.AckFetchRequest(make([]uint64, MaxAck+1), 0, 1) },
 	} {
 		if _, err := bad(); err == nil {
 			t.Error("out-of-range owner operation encoded")

@@ -54,10 +54,12 @@ type OwnerOp struct {
 	body, sig []byte
 }
 
-// Fetch asks for up to Max envelopes, waiting up to Wait.
+// Fetch asks for up to Max envelopes, waiting up to Wait, after deleting
+// the envelopes Ack names (as an Ack operation would).
 type Fetch struct {
 	Wait time.Duration
 	Max  int
+	Ack  []uint64
 }
 
 // PutChunk stores a chunk.
@@ -183,7 +185,10 @@ func parseOwner(p *mailboxv1.SignedRecipientOp) (*OwnerOp, error) {
 		if f.GetMax() < 1 || f.GetMax() > MaxFetch || time.Duration(f.GetWaitMs())*time.Millisecond > MaxWait {
 			return nil, bad("fetch of %d envelopes waiting %d ms", f.GetMax(), f.GetWaitMs())
 		}
-		o.Fetch = &Fetch{Wait: time.Duration(f.GetWaitMs()) * time.Millisecond, Max: int(f.GetMax())}
+		if n := len(f.GetAck()); n > MaxAck {
+			return nil, bad("fetch acknowledging %d envelopes", n)
+		}
+		o.Fetch = &Fetch{Wait: time.Duration(f.GetWaitMs()) * time.Millisecond, Max: int(f.GetMax()), Ack: f.GetAck()}
 	case *mailboxv1.RecipientOp_Ack:
 		if n := len(op.Ack.GetSeqs()); n == 0 || n > MaxAck {
 			return nil, bad("ack of %d envelopes", n)

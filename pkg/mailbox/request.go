@@ -89,11 +89,21 @@ func SendRequest(sender SenderID, msg MessageID, envelope []byte) ([]byte, error
 // FetchRequest asks for up to max (at most MaxFetch) envelopes, waiting up
 // to wait (at most MaxWait) if none is there. It uses the next counter.
 func (q *Queue) FetchRequest(wait time.Duration, max int) ([]byte, error) {
+	return q.AckFetchRequest(nil, wait, max)
+}
+
+// AckFetchRequest deletes the envelopes with sequence numbers ack (at
+// most MaxAck; none is a plain fetch) and then fetches as FetchRequest
+// does: the owner acknowledges what it stored from one fetch in the next.
+func (q *Queue) AckFetchRequest(ack []uint64, wait time.Duration, max int) ([]byte, error) {
 	if max < 1 || max > MaxFetch || wait < 0 || wait > MaxWait {
 		return nil, fmt.Errorf("mailbox: fetch of %d envelopes waiting %v is out of range", max, wait)
 	}
+	if len(ack) > MaxAck {
+		return nil, fmt.Errorf("mailbox: fetch acknowledging %d envelopes, at most %d", len(ack), MaxAck)
+	}
 	return q.ownerRequest(&mailboxv1.RecipientOp{Op: &mailboxv1.RecipientOp_Fetch{Fetch: &mailboxv1.Fetch{
-		WaitMs: uint32(wait / time.Millisecond), Max: uint32(max)}}})
+		WaitMs: uint32(wait / time.Millisecond), Max: uint32(max), Ack: ack}}})
 }
 
 // AckRequest deletes the envelopes with these sequence numbers.

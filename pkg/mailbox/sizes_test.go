@@ -33,6 +33,7 @@ func TestSizesFitOnion(t *testing.T) {
 		seqs[i] = ^uint64(0)
 	}
 	ack, _ := q.AckRequest(seqs)
+	ackFetch, _ := q.AckFetchRequest(seqs, MaxWait, MaxFetch)
 	fetch, _ := EncodeResponse(&Response{Envelopes: []Envelope{{^uint64(0), env}, {^uint64(0), env}}})
 	get, _ := EncodeResponse(&Response{Chunk: chunk})
 	checks := []struct {
@@ -42,6 +43,7 @@ func TestSizesFitOnion(t *testing.T) {
 		{"Send request", len(send), onion.RequestCapacity},
 		{"PutChunk request", len(put), onion.RequestCapacity},
 		{"Ack request of MaxAck", len(ack), onion.RequestCapacity},
+		{"Fetch request acknowledging MaxAck", len(ackFetch), onion.RequestCapacity},
 		{"Fetch response with two envelopes", len(fetch), onion.ResponseCapacity},
 		{"GetChunk response", len(get), onion.ResponseCapacity},
 	}

@@ -68,6 +68,8 @@ func vectorRequests(t testing.TB) []vector {
 	add("get chunk", b, err)
 	b, err = DeleteChunkRequest(ChunkID{8}, tok)
 	add("delete chunk", b, err)
+	b, err = q.AckFetchRequest([]uint64{1, 2}, 20*time.Second, 2)
+	add("fetch acknowledging 1 and 2 (counter 10)", b, err)
 	return vs
 }
 

@@ -540,11 +540,15 @@ func (*RecipientOp_Ack) isRecipientOp_Op() {}
 func (*RecipientOp_DeleteQueue) isRecipientOp_Op() {}
 
 // Fetch returns up to max envelopes (at most 2), waiting up to wait_ms
-// for one to arrive if the queue is empty.
+// for one to arrive if the queue is empty. It first deletes the envelopes
+// ack names (at most 64; unknown ones are ignored), as an Ack would: the
+// owner acknowledges what the previous fetch returned in the next one,
+// one round trip instead of two.
 type Fetch struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	WaitMs        uint32                 `protobuf:"varint,1,opt,name=wait_ms,json=waitMs,proto3" json:"wait_ms,omitempty"`
 	Max           uint32                 `protobuf:"varint,2,opt,name=max,proto3" json:"max,omitempty"`
+	Ack           []uint64               `protobuf:"varint,3,rep,packed,name=ack,proto3" json:"ack,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -591,6 +595,13 @@ func (x *Fetch) GetMax() uint32 {
 		return x.Max
 	}
 	return 0
+}
+
+func (x *Fetch) GetAck() []uint64 {
+	if x != nil {
+		return x.Ack
+	}
+	return nil
 }
 
 // Ack deletes delivered envelopes.
@@ -1021,10 +1032,11 @@ const file_proto_mailbox_v1_mailbox_proto_rawDesc = "" +
 	" \x01(\v2\x16.hush.mailbox.v1.FetchH\x00R\x05fetch\x12(\n" +
 	"\x03ack\x18\v \x01(\v2\x14.hush.mailbox.v1.AckH\x00R\x03ack\x12A\n" +
 	"\fdelete_queue\x18\f \x01(\v2\x1c.hush.mailbox.v1.DeleteQueueH\x00R\vdeleteQueueB\x04\n" +
-	"\x02op\"2\n" +
+	"\x02op\"D\n" +
 	"\x05Fetch\x12\x17\n" +
 	"\await_ms\x18\x01 \x01(\rR\x06waitMs\x12\x10\n" +
-	"\x03max\x18\x02 \x01(\rR\x03max\"\x19\n" +
+	"\x03max\x18\x02 \x01(\rR\x03max\x12\x10\n" +
+	"\x03ack\x18\x03 \x03(\x04R\x03ack\"\x19\n" +
 	"\x03Ack\x12\x12\n" +
 	"\x04seqs\x18\x01 \x03(\x04R\x04seqs\"\r\n" +
 	"\vDeleteQueue\"\x86\x01\n" +

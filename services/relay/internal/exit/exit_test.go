@@ -92,7 +92,11 @@ func TestQueueLife(t *testing.T) {
 	if resp := f.do(t, must(q.FetchRequest(0, 1))); len(resp.Envelopes) != 1 || resp.Envelopes[0].Data[0] != 1 {
 		t.Fatal("an unacked envelope was not delivered again")
 	}
-	f.want(t, "ack", f.do(t, must(q.AckRequest([]uint64{resp.Envelopes[0].Seq, resp.Envelopes[1].Seq}))), mailbox.StatusOK)
+	f.want(t, "ack", f.do(t, must(q.AckRequest([]uint64{resp.Envelopes[0].Seq}))), mailbox.StatusOK)
+	// The next fetch acknowledges the second one and finds nothing.
+	if resp := f.do(t, must(q.AckFetchRequest([]uint64{resp.Envelopes[1].Seq}, 0, 2))); resp.Status != mailbox.StatusOK || len(resp.Envelopes) != 0 {
+		t.Fatalf("fetch acknowledging the last envelope: %v with %d envelopes, want none", resp.Status, len(resp.Envelopes))
+	}
 	if resp := f.do(t, must(q.FetchRequest(0, 2))); len(resp.Envelopes) != 0 {
 		t.Fatal("acked envelopes came back")
 	}

@@ -100,7 +100,7 @@ func (h *Handler) result(op string, err error) *mailbox.Response {
 func (h *Handler) fetch(ctx context.Context, rid store.QueueID, counter uint64, f *mailbox.Fetch) *mailbox.Response {
 	wake, cancel := h.st.Subscribe(rid)
 	defer cancel()
-	envs, err := h.st.Fetch(ctx, rid, counter, f.Max)
+	envs, err := h.st.Fetch(ctx, rid, counter, f.Ack, f.Max)
 	if err != nil {
 		return h.statusOf("fetch", err)
 	}

@@ -212,9 +212,11 @@ type Store interface {
 	// Recipient operations take the counter the caller verified; it must be
 	// above the last accepted one (ErrCounter) and is recorded with the op.
 
-	// Fetch returns up to max (1..MaxFetch) envelopes, oldest first,
-	// without removing them.
-	Fetch(ctx context.Context, recipient QueueID, counter uint64, max int) ([]Envelope, error)
+	// Fetch deletes the envelopes ack names, as Ack does (the owner
+	// acknowledges what it stored from one fetch in the next), then
+	// returns up to max (1..MaxFetch) envelopes, oldest first, without
+	// removing them.
+	Fetch(ctx context.Context, recipient QueueID, counter uint64, ack []uint64, max int) ([]Envelope, error)
 	// Peek returns what Fetch would, recording nothing (no counter): for a
 	// long-poll woken after its Fetch recorded the counter.
 	Peek(ctx context.Context, recipient QueueID, max int) ([]Envelope, error)

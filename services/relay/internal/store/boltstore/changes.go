@@ -40,7 +40,8 @@ const (
 	kindCreateQueue recordKind = 1
 	// sender ID ‖ message ID (16) ‖ now ‖ envelope (the rest)
 	kindSend recordKind = 2
-	// recipient ID ‖ counter ‖ now
+	// recipient ID ‖ counter ‖ now ‖ acknowledged sequence numbers (8 B
+	// each, the rest; none for a plain fetch)
 	kindFetch recordKind = 3
 	// recipient ID ‖ counter ‖ now ‖ sequence numbers (8 B each, the rest)
 	kindAck recordKind = 4
@@ -109,15 +110,17 @@ func decodeChange(kind recordKind, p []byte) (change, error) {
 		}
 		c = v
 	case kindFetch:
-		c = &fetch{recipient: r.id(), counter: r.u64(), now: r.u64()}
+		v := &fetch{recipient: r.id(), counter: r.u64(), now: r.u64()}
+		var err error
+		if v.ack, err = readSeqs(kind, r.rest()); err != nil {
+			return nil, err
+		}
+		c = v
 	case kindAck:
 		v := &ack{recipient: r.id(), counter: r.u64(), now: r.u64()}
-		rest := r.rest()
-		if len(rest)%u64 != 0 {
-			return nil, fmt.Errorf("%w: ack of %d bytes of sequence numbers", errBadRecord, len(rest))
-		}
-		for ; len(rest) > 0; rest = rest[u64:] {
-			v.seqs = append(v.seqs, binary.BigEndian.Uint64(rest))
+		var err error
+		if v.seqs, err = readSeqs(kind, r.rest()); err != nil {
+			return nil, err
 		}
 		c = v
 	case kindDeleteQueue:
@@ -190,7 +193,23 @@ func (c *sendEnvelope) appendPayload(b []byte) []byte {
 
 func (c *fetch) kind() recordKind { return kindFetch }
 func (c *fetch) appendPayload(b []byte) []byte {
-	return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(append(b, c.recipient[:]...), c.counter), c.now)
+	b = binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(append(b, c.recipient[:]...), c.counter), c.now)
+	for _, s := range c.ack {
+		b = binary.BigEndian.AppendUint64(b, s)
+	}
+	return b
+}
+
+// readSeqs decodes a record's trailing sequence numbers.
+func readSeqs(kind recordKind, rest []byte) ([]uint64, error) {
+	if len(rest)%u64 != 0 {
+		return nil, fmt.Errorf("%w: %s with %d bytes of sequence numbers", errBadRecord, kind, len(rest))
+	}
+	var seqs []uint64
+	for ; len(rest) > 0; rest = rest[u64:] {
+		seqs = append(seqs, binary.BigEndian.Uint64(rest))
+	}
+	return seqs, nil
 }
 
 func (c *ack) kind() recordKind { return kindAck }

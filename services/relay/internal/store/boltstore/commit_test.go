@@ -97,7 +97,7 @@ func TestConcurrentSendsStoredOnce(t *testing.T) {
 		var counter uint64
 		for {
 			counter++
-			envs, err := s.Fetch(ctx, q.Recipient, counter, store.MaxFetch)
+			envs, err := s.Fetch(ctx, q.Recipient, counter, nil, store.MaxFetch)
 			if err != nil || len(envs) == 0 {
 				break
 			}
@@ -303,7 +303,7 @@ func TestBackupWhileSending(t *testing.T) {
 	// The backup's counts match what it holds.
 	seen := int64(0)
 	for c := uint64(1); ; c += 2 {
-		envs, err := b.Fetch(ctx, q.Recipient, c, 2)
+		envs, err := b.Fetch(ctx, q.Recipient, c, nil, 2)
 		if err != nil || len(envs) == 0 {
 			break
 		}

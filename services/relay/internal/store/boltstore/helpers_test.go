@@ -104,7 +104,7 @@ func refusedUnchanged(t testing.TB, s *Store, what string, want error, op func()
 // fetchSeqs fetches and returns the sequence numbers and first bytes.
 func fetchSeqs(t testing.TB, s *Store, q store.NewQueue, counter uint64, max int) (seqs []uint64, fills []byte) {
 	t.Helper()
-	envs, err := s.Fetch(ctx, q.Recipient, counter, max)
+	envs, err := s.Fetch(ctx, q.Recipient, counter, nil, max)
 	if err != nil {
 		t.Fatalf("Fetch: %v", err)
 	}

@@ -121,7 +121,7 @@ func TestActivityIndexMovesOncePerDay(t *testing.T) {
 	}
 	// A fetch refused for its counter is no activity.
 	clk.t = t0.Add(5 * day)
-	if _, err := s.Fetch(ctx, q.Recipient, counter, 1); !errors.Is(err, store.ErrCounter) {
+	if _, err := s.Fetch(ctx, q.Recipient, counter, nil, 1); !errors.Is(err, store.ErrCounter) {
 		t.Fatalf("replayed fetch: %v", err)
 	}
 	if got := activity(t, s); !slices.Equal(got, want) {

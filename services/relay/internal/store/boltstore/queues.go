@@ -157,11 +157,14 @@ func storeEnvelope(tx *bolt.Tx, lim *store.Limits, recipient store.QueueID, msg 
 }
 
 // Fetch returns up to max envelopes, oldest first, and records counter.
-func (s *Store) Fetch(ctx context.Context, recipient store.QueueID, counter uint64, max int) ([]store.Envelope, error) {
+func (s *Store) Fetch(ctx context.Context, recipient store.QueueID, counter uint64, ack []uint64, max int) ([]store.Envelope, error) {
 	if max < 1 || max > store.MaxFetch {
 		return nil, fmt.Errorf("%w: fetch of %d envelopes, want 1 to %d", store.ErrBadSize, max, store.MaxFetch)
 	}
-	c := &fetch{recipient: recipient, counter: counter, now: unix(s.now()), max: max}
+	if len(ack) > maxAckSeqs {
+		return nil, fmt.Errorf("%w: fetch acknowledging %d sequence numbers, at most %d", store.ErrBadSize, len(ack), maxAckSeqs)
+	}
+	c := &fetch{recipient: recipient, counter: counter, now: unix(s.now()), ack: slices.Clone(ack), max: max}
 	if err := s.change(ctx, c, nil); err != nil {
 		return nil, err
 	}
@@ -172,7 +175,8 @@ type fetch struct {
 	recipient store.QueueID
 	counter   uint64
 	now       uint64
-	max       int // not logged: a replay returns nothing
+	ack       []uint64 // deleted first
+	max       int      // not logged: a replay returns nothing
 
 	out []store.Envelope // result
 }
@@ -182,6 +186,11 @@ func (c *fetch) apply(tx *bolt.Tx, _ *store.Limits) error {
 	rec, err := authorize(tx, c.recipient, c.counter)
 	if err != nil {
 		return err
+	}
+	if len(c.ack) > 0 {
+		if err := deleteEnvelopes(tx, c.recipient, &rec, c.ack); err != nil {
+			return err
+		}
 	}
 	c.out = oldest(tx, c.recipient, c.max)
 	return errors.Join(touch(tx, c.recipient, &rec, c.now), tx.Bucket(bucketQueues).Put(c.recipient[:], rec.encode()))
@@ -257,10 +266,20 @@ func (a *ack) apply(tx *bolt.Tx, _ *store.Limits) error {
 	if err != nil {
 		return err
 	}
+	if err := deleteEnvelopes(tx, a.recipient, &rec, a.seqs); err != nil {
+		return err
+	}
+	return errors.Join(touch(tx, a.recipient, &rec, a.now), tx.Bucket(bucketQueues).Put(a.recipient[:], rec.encode()))
+}
+
+// deleteEnvelopes deletes the queue's envelopes seqs (unknown ones are
+// ignored), updating rec (which the caller writes back) and the store's
+// counts.
+func deleteEnvelopes(tx *bolt.Tx, recipient store.QueueID, rec *queueRecord, seqs []uint64) error {
 	c := readCounts(tx)
 	envs := tx.Bucket(bucketEnvelopes)
-	for _, seq := range a.seqs {
-		key := cat(a.recipient[:], be64(seq))
+	for _, seq := range seqs {
+		key := cat(recipient[:], be64(seq))
 		v := envs.Get(key)
 		if v == nil {
 			continue
@@ -274,8 +293,7 @@ func (a *ack) apply(tx *bolt.Tx, _ *store.Limits) error {
 		c.envelopes--
 		c.bytes -= int64(size)
 	}
-	return errors.Join(touch(tx, a.recipient, &rec, a.now),
-		tx.Bucket(bucketQueues).Put(a.recipient[:], rec.encode()), writeCounts(tx, c))
+	return writeCounts(tx, c)
 }
 
 // DeleteQueue removes the queue, its envelopes and message-ID records, and

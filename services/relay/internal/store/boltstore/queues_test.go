@@ -84,7 +84,7 @@ func TestFetchAndSendRefusals(t *testing.T) {
 	s := openTemp(t, store.Limits{})
 	q := mkQueue(t, s, false)
 	for _, max := range []int{0, -1, store.MaxFetch + 1} {
-		_, err := s.Fetch(ctx, q.Recipient, 1, max)
+		_, err := s.Fetch(ctx, q.Recipient, 1, nil, max)
 		wantErr(t, "fetch max", err, store.ErrBadSize)
 	}
 	refusedUnchanged(t, s, "unknown sender", store.ErrNoQueue, func() error {
@@ -97,7 +97,7 @@ func TestFetchAndSendRefusals(t *testing.T) {
 			return err
 		})
 	}
-	_, err := s.Fetch(ctx, randID(), 1, 1)
+	_, err := s.Fetch(ctx, randID(), 1, nil, 1)
 	wantErr(t, "fetch unknown queue", err, store.ErrNoQueue)
 	wantErr(t, "ack unknown queue", s.Ack(ctx, randID(), 1, nil), store.ErrNoQueue)
 	wantErr(t, "delete unknown queue", s.DeleteQueue(ctx, randID(), 1), store.ErrNoQueue)
@@ -158,11 +158,11 @@ func TestCountersSurviveReopen(t *testing.T) {
 	s := openAt(t, path, store.Limits{})
 	q := mkQueue(t, s, false)
 	send(t, s, q, randMsg(), 'a', t0)
-	if _, err := s.Fetch(ctx, q.Recipient, 5, 1); err != nil {
+	if _, err := s.Fetch(ctx, q.Recipient, 5, nil, 1); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []uint64{5, 4, 0} {
-		_, err := s.Fetch(ctx, q.Recipient, c, 1)
+		_, err := s.Fetch(ctx, q.Recipient, c, nil, 1)
 		wantErr(t, "fetch with old counter", err, store.ErrCounter)
 		refusedUnchanged(t, s, "ack with old counter", store.ErrCounter, func() error { return s.Ack(ctx, q.Recipient, c, []uint64{0}) })
 		refusedUnchanged(t, s, "delete with old counter", store.ErrCounter, func() error { return s.DeleteQueue(ctx, q.Recipient, c) })
@@ -174,7 +174,7 @@ func TestCountersSurviveReopen(t *testing.T) {
 	if _, c, err := s.QueueAuth(ctx, q.Recipient); err != nil || c != 5 {
 		t.Fatalf("counter after reopen = %d, %v; want 5", c, err)
 	}
-	_, err := s.Fetch(ctx, q.Recipient, 5, 1)
+	_, err := s.Fetch(ctx, q.Recipient, 5, nil, 1)
 	wantErr(t, "replay after reopen", err, store.ErrCounter)
 	if seqs, _ := fetchSeqs(t, s, q, 6, 1); !slices.Equal(seqs, []uint64{0}) {
 		t.Fatalf("fetch after reopen = %v", seqs)

@@ -111,8 +111,19 @@ func workload(t *testing.T, s *Store, at time.Time) (acked, kept store.MessageID
 	if err := s.Ack(ctx, q.Recipient, 2, seqs); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Fetch(ctx, q.Recipient, 2, 1); !errors.Is(err, store.ErrCounter) {
+	if _, err := s.Fetch(ctx, q.Recipient, 2, nil, 1); !errors.Is(err, store.ErrCounter) {
 		t.Fatalf("replayed counter: %v", err)
+	}
+	// A fetch that acknowledges what the previous one returned.
+	polled := mkQueue(t, s, false)
+	send(t, s, polled, randMsg(), 'p', at)
+	before := stats(t, s)
+	seqs, _ = fetchSeqs(t, s, polled, 1, 1)
+	if envs, err := s.Fetch(ctx, polled.Recipient, 2, append(seqs, 999), 1); err != nil || len(envs) != 0 {
+		t.Fatalf("fetch acknowledging the only envelope (and an unknown one): %d envelopes, %v; want none", len(envs), err)
+	}
+	if after := stats(t, s); after.Envelopes != before.Envelopes-1 || after.Bytes >= before.Bytes {
+		t.Fatalf("stats after a fetch acknowledging one envelope: %+v, before %+v", after, before)
 	}
 	if err := s.DeleteQueue(ctx, gone.Recipient, 1); err != nil {
 		t.Fatal(err)
@@ -165,7 +176,7 @@ func TestReplayReproducesState(t *testing.T) {
 			t.Fatalf("message ID %x forgotten by the replay", m)
 		}
 	}
-	if _, err := r.Fetch(ctx, q.Recipient, 2, 1); !errors.Is(err, store.ErrCounter) {
+	if _, err := r.Fetch(ctx, q.Recipient, 2, nil, 1); !errors.Is(err, store.ErrCounter) {
 		t.Fatalf("counter 2 after replay: %v, want ErrCounter", err)
 	}
 	if _, fills := fetchSeqs(t, r, q, 3, 2); string(fills) != "k" {
@@ -305,7 +316,7 @@ func TestRefusedOpsLogNothing(t *testing.T) {
 	refusals := map[string]func() error{
 		"send to no queue": func() error { _, err := s.Send(ctx, randID(), randMsg(), envelope(1), t0); return err },
 		"old counter": func() error {
-			_, err := s.Fetch(ctx, q.Recipient, 0, 1)
+			_, err := s.Fetch(ctx, q.Recipient, 0, nil, 1)
 			return err
 		},
 		"ack of no queue": func() error { return s.Ack(ctx, randID(), 1, []uint64{0}) },

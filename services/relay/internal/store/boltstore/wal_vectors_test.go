@@ -47,6 +47,7 @@ func vectorChanges() []struct {
 		{"put chunk", &putChunk{id: id(8), expiry: 1_772_971_205, now: 1_772_366_405, tokenHash: id(9), data: []byte("chunk")}},
 		{"delete chunk", &delChunk{id: id(8), tokenHash: id(9)}},
 		{"expire", &expire{now: 1_774_180_800, envCutoff: 1_772_366_400, releasedCutoff: 1_771_588_800, idleBefore: 20_459}},
+		{"fetch acknowledging", &fetch{recipient: id(2), counter: 9, now: 1_772_366_406, ack: []uint64{2, 1 << 40}}},
 	}
 }
 
