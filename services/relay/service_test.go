@@ -180,10 +180,12 @@ func (b *blockingExit) HandleExit(_ context.Context, req []byte) []byte {
 	return req
 }
 
-func TestGracefulShutdown(t *testing.T) {
+// oneRelay starts a relay alone with exit, and returns it, a packet to
+// it as the exit (one hop) carrying payload with the opener of its reply,
+// and a gRPC connection to it.
+func oneRelay(t *testing.T, exit relay.ExitHandler, store onion.Store, payload string) (*relay.Relay, []byte, *onion.ResponseOpener, *grpc.ClientConn) {
+	t.Helper()
 	key, _ := directory.GenerateSigningKey(nil)
-	store := &onion.MemStore{}
-	exit := &blockingExit{started: make(chan struct{}, 1), release: make(chan struct{})}
 	c := config.Defaults()
 	c.Relay.Listen, c.Web.Enabled, c.Admin.Listen = "127.0.0.1:0", false, ""
 	r, err := relay.New(relay.Options{Config: c, Key: key, Backend: relay.Backend{Ring: store, Exit: exit}})
@@ -196,13 +198,19 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	hop, _ := d.HopAt(time.Now())
-	packet, opener, _ := onion.Wrap([]onion.Hop{hop}, []byte("in flight"))
-
+	packet, opener, _ := onion.Wrap([]onion.Hop{hop}, []byte(payload))
 	conn, err := grpc.NewClient("passthrough:///"+r.Addr(), grpc.WithTransportCredentials(credentials.NewTLS(tlspin.ClientConfig(r.ID()))))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
+	return r, packet, opener, conn
+}
+
+func TestGracefulShutdown(t *testing.T) {
+	store := &onion.MemStore{}
+	exit := &blockingExit{started: make(chan struct{}, 1), release: make(chan struct{})}
+	r, packet, opener, conn := oneRelay(t, exit, store, "in flight")
 	var (
 		wg   sync.WaitGroup
 		resp relayv1.ForwardResponse
@@ -260,26 +268,8 @@ func (e *longPollExit) Drain() { e.once.Do(func() { close(e.drained) }) }
 // end its long-polls, so it answers them and stops at once instead of
 // waiting out their wait.
 func TestShutdownDrainsLongPolls(t *testing.T) {
-	key, _ := directory.GenerateSigningKey(nil)
 	exit := &longPollExit{started: make(chan struct{}, 1), drained: make(chan struct{})}
-	c := config.Defaults()
-	c.Relay.Listen, c.Web.Enabled, c.Admin.Listen = "127.0.0.1:0", false, ""
-	r, err := relay.New(relay.Options{Config: c, Key: key, Backend: relay.Backend{Ring: &onion.MemStore{}, Exit: exit}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Start()
-	d, err := directory.ParseDescriptor(r.Descriptor(), time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	hop, _ := d.HopAt(time.Now())
-	packet, opener, _ := onion.Wrap([]onion.Hop{hop}, []byte("long-poll"))
-	conn, err := grpc.NewClient("passthrough:///"+r.Addr(), grpc.WithTransportCredentials(credentials.NewTLS(tlspin.ClientConfig(r.ID()))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	r, packet, opener, conn := oneRelay(t, exit, &onion.MemStore{}, "long-poll")
 	var resp relayv1.ForwardResponse
 	ferr := make(chan error, 1)
 	go func() {
