@@ -193,8 +193,14 @@ func (c *sendEnvelope) appendPayload(b []byte) []byte {
 
 func (c *fetch) kind() recordKind { return kindFetch }
 func (c *fetch) appendPayload(b []byte) []byte {
-	b = binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(append(b, c.recipient[:]...), c.counter), c.now)
-	for _, s := range c.ack {
+	return appendOwnerOp(b, c.recipient, c.counter, c.now, c.ack)
+}
+
+// appendOwnerOp appends the payload of an owner's operation: recipient
+// ID ‖ counter ‖ now ‖ sequence numbers (8 B each).
+func appendOwnerOp(b []byte, recipient store.QueueID, counter, now uint64, seqs []uint64) []byte {
+	b = binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(append(b, recipient[:]...), counter), now)
+	for _, s := range seqs {
 		b = binary.BigEndian.AppendUint64(b, s)
 	}
 	return b
@@ -214,16 +220,12 @@ func readSeqs(kind recordKind, rest []byte) ([]uint64, error) {
 
 func (c *ack) kind() recordKind { return kindAck }
 func (c *ack) appendPayload(b []byte) []byte {
-	b = binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(append(b, c.recipient[:]...), c.counter), c.now)
-	for _, s := range c.seqs {
-		b = binary.BigEndian.AppendUint64(b, s)
-	}
-	return b
+	return appendOwnerOp(b, c.recipient, c.counter, c.now, c.seqs)
 }
 
 func (c *deleteQueue) kind() recordKind { return kindDeleteQueue }
 func (c *deleteQueue) appendPayload(b []byte) []byte {
-	return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(append(b, c.recipient[:]...), c.counter), c.now)
+	return appendOwnerOp(b, c.recipient, c.counter, c.now, nil)
 }
 
 func (c *putChunk) kind() recordKind { return kindPutChunk }
