@@ -16,22 +16,23 @@ import (
 	"io"
 	"time"
 
-	"github.com/hushchat/hush/pkg/core/attach"
-	"github.com/hushchat/hush/pkg/core/sealed"
+	"github.com/hushchat/hush/pkg/mailbox"
 )
 
-// Sizes of identifiers and stored objects.
+// Sizes of identifiers and stored objects: the mailbox protocol's (which
+// checks them against the client core's), so the relay does not import
+// the client core.
 const (
-	IDSize        = 32 // queue and chunk IDs: random 256-bit
-	MessageIDSize = 16 // a client's message ID (content.MessageID's size)
+	IDSize        = mailbox.IDSize        // queue and chunk IDs: random 256-bit
+	MessageIDSize = mailbox.MessageIDSize // a client's message ID
 
 	// EnvelopeSize is the size of every envelope a queue holds.
-	EnvelopeSize = sealed.EnvelopeSize
+	EnvelopeSize = mailbox.EnvelopeSize
 	// ChunkSize is the size of every chunk.
-	ChunkSize = attach.ChunkSize
+	ChunkSize = mailbox.ChunkSize
 	// MaxFetch is the most envelopes one Fetch returns: two fit one onion
 	// response.
-	MaxFetch = 2
+	MaxFetch = mailbox.MaxFetch
 )
 
 // QueueID is a queue's recipient or sender ID. Both are capabilities: the
