@@ -95,16 +95,22 @@ func (h *Handler) result(op string, err error) *mailbox.Response {
 }
 
 // fetch returns what the queue holds, or waits for the first envelope to
-// arrive, up to the request's wait. The subscription is taken before the
-// first look, so an envelope stored in between is not missed.
+// arrive, up to the request's wait. For a fetch that may wait, the
+// subscription is taken before the first look, so an envelope stored in
+// between is not missed.
 func (h *Handler) fetch(ctx context.Context, rid store.QueueID, counter uint64, f *mailbox.Fetch) *mailbox.Response {
-	wake, cancel := h.st.Subscribe(rid)
-	defer cancel()
+	mayWait := f.Wait > 0 && !h.isDraining()
+	var wake <-chan struct{}
+	if mayWait {
+		var cancel func()
+		wake, cancel = h.st.Subscribe(rid)
+		defer cancel()
+	}
 	envs, err := h.st.Fetch(ctx, rid, counter, f.Ack, f.Max)
 	if err != nil {
 		return h.statusOf("fetch", err)
 	}
-	if len(envs) == 0 && f.Wait > 0 && !h.isDraining() && h.startWait(rid) {
+	if len(envs) == 0 && mayWait && h.startWait(rid) {
 		defer h.endWait(rid)
 		envs, err = h.wait(ctx, rid, f, wake)
 		if err != nil {

@@ -261,15 +261,9 @@ type ack struct {
 	seqs      []uint64
 }
 
-func (a *ack) apply(tx *bolt.Tx, _ *store.Limits) error {
-	rec, err := authorize(tx, a.recipient, a.counter)
-	if err != nil {
-		return err
-	}
-	if err := deleteEnvelopes(tx, a.recipient, &rec, a.seqs); err != nil {
-		return err
-	}
-	return errors.Join(touch(tx, a.recipient, &rec, a.now), tx.Bucket(bucketQueues).Put(a.recipient[:], rec.encode()))
+// apply is a fetch's that returns nothing.
+func (a *ack) apply(tx *bolt.Tx, lim *store.Limits) error {
+	return (&fetch{recipient: a.recipient, counter: a.counter, now: a.now, ack: a.seqs}).apply(tx, lim)
 }
 
 // deleteEnvelopes deletes the queue's envelopes seqs (unknown ones are
