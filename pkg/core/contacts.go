@@ -174,7 +174,7 @@ func (c *Client) Remove(ctx context.Context, id store.ContactID) error {
 }
 
 func (c *Client) dropContactQueues(ctx context.Context, id store.ContactID) error {
-	ids, err := c.queuesOf(ctx, id)
+	ids, err := c.st.ContactQueues(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -308,7 +308,7 @@ func (c *Client) AcceptIdentityChange(ctx context.Context, id store.ContactID) e
 	if err != nil {
 		return fmt.Errorf("accept the new identity: %w", err)
 	}
-	qs, err := c.queuesOf(ctx, id)
+	qs, err := c.st.ContactQueues(ctx, id)
 	if err != nil {
 		return err
 	}

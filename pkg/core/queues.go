@@ -145,21 +145,6 @@ func (c *Client) nextCounter(ctx context.Context, id store.QueueID) (uint64, err
 	return b.next, nil
 }
 
-// queuesOf returns the IDs of a contact's own queues, oldest first.
-func (c *Client) queuesOf(ctx context.Context, contact store.ContactID) ([]store.QueueID, error) {
-	qs, err := c.st.ListQueues(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var ids []store.QueueID
-	for _, q := range qs {
-		if q.Contact == contact {
-			ids = append(ids, q.ID)
-		}
-	}
-	return ids, nil
-}
-
 // dropQueues takes queues out of use in the current transaction: they
 // lose their contact and are deleted on their relays by the upkeep loop
 // (and then forgotten). Until then they are not polled.

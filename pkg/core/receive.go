@@ -379,7 +379,7 @@ func (c *Client) handle(ctx context.Context, ct store.Contact, oq store.OwnQueue
 // message just arrived on: once the contact uses a newer queue (after a
 // rotation), the old ones are no longer needed.
 func (c *Client) retireOlderQueues(ctx context.Context, contact store.ContactID, current store.QueueID) error {
-	qs, err := c.queuesOf(ctx, contact)
+	qs, err := c.st.ContactQueues(ctx, contact)
 	if err != nil {
 		return err
 	}

@@ -66,6 +66,8 @@ type Queues interface {
 	Queue(ctx context.Context, id QueueID) (OwnQueue, error)
 	// ListQueues returns every queue, oldest first.
 	ListQueues(ctx context.Context) ([]OwnQueue, error)
+	// ContactQueues returns the IDs of a contact's queues, oldest first.
+	ContactQueues(ctx context.Context, contact ContactID) ([]QueueID, error)
 	// SetQueueContact assigns a queue to a contact (0: to none).
 	SetQueueContact(ctx context.Context, id QueueID, contact ContactID) error
 	// DeleteQueue forgets a queue.

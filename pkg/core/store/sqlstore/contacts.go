@@ -170,6 +170,25 @@ func (s *Store) ListQueues(ctx context.Context) ([]store.OwnQueue, error) {
 	return out, wrap("list queues", rows.Err())
 }
 
+// ContactQueues implements store.Queues, through the queues_contact
+// index and without reading the queues' secrets.
+func (s *Store) ContactQueues(ctx context.Context, contact store.ContactID) ([]store.QueueID, error) {
+	rows, err := s.q(ctx).QueryContext(ctx, "SELECT id FROM queues WHERE contact = ? ORDER BY id", contact)
+	if err != nil {
+		return nil, wrap("list a contact's queues", err)
+	}
+	defer rows.Close()
+	var out []store.QueueID
+	for rows.Next() {
+		var id store.QueueID
+		if err := rows.Scan(&id); err != nil {
+			return nil, wrap("list a contact's queues", err)
+		}
+		out = append(out, id)
+	}
+	return out, wrap("list a contact's queues", rows.Err())
+}
+
 // SetQueueContact implements store.Queues.
 func (s *Store) SetQueueContact(ctx context.Context, id store.QueueID, contact store.ContactID) error {
 	return s.one(ctx, "set queue contact", "UPDATE queues SET contact = ? WHERE id = ?", nullID(int64(contact)), id)

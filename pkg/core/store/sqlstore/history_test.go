@@ -160,8 +160,19 @@ func TestDeleteContactCascades(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	qid := addQueue(t, s)
-	if err := s.SetQueueContact(ctx, qid, alice); err != nil {
+	qid, other, second := addQueue(t, s), addQueue(t, s), addQueue(t, s)
+	for _, q := range []store.QueueID{qid, second} {
+		if err := s.SetQueueContact(ctx, q, alice); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SetQueueContact(ctx, other, bob); err != nil {
+		t.Fatal(err)
+	}
+	if ids, err := s.ContactQueues(ctx, alice); err != nil || len(ids) != 2 || ids[0] != qid || ids[1] != second {
+		t.Fatalf("alice's queues: %v, %v; want [%d %d]", ids, err, qid, second)
+	}
+	if err := s.SetQueueContact(ctx, second, 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.DeleteContact(ctx, alice); err != nil {
