@@ -101,7 +101,7 @@ func (n *Net) selectPath(ctx context.Context, exit onion.RelayID) ([]onion.Hop, 
 	now := n.cfg.Now()
 	n.mu.Lock()
 	req := path.Request{
-		Network:   cloneNetwork(n.nf),
+		Network:   n.nf, // replaced whole, never changed in place: no copy needed
 		Directory: n.dir,
 		Health:    n.downLocked(now, exit),
 		Exit:      exit,

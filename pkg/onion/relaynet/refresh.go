@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,7 +41,7 @@ func (n *Net) refresh(ctx context.Context, avoid onion.RelayID, skip func() bool
 		n.mu.Unlock()
 		return nil
 	}
-	nf := cloneNetwork(n.nf)
+	nf := n.nf // replaced whole, never changed in place
 	n.tried = n.cfg.Now()
 	n.mu.Unlock()
 	if len(nf.Relays) == 0 {
@@ -100,23 +101,11 @@ func (n *Net) keep(nf directory.NetworkFile, dir *directory.Directory) {
 	now := n.cfg.Now()
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	changed := !sameNetwork(nf, n.nf)
-	n.dir, n.fetched, n.staleAt = dir, now, staleAt(dir, now)
+	changed := !slices.Equal(nf.Relays, n.nf.Relays)
+	n.dir, n.staleAt = dir, staleAt(dir, now)
 	n.version++
 	n.netChanged = changed
 	n.log.Info("directory refreshed", "relays", len(dir.Relays), "skipped", len(dir.Skipped), "exits", len(n.exitsLocked(now)))
-}
-
-func sameNetwork(a, b directory.NetworkFile) bool {
-	if len(a.Relays) != len(b.Relays) {
-		return false
-	}
-	for i := range a.Relays {
-		if a.Relays[i] != b.Relays[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // staleAt is when a directory fetched at now should be replaced: after

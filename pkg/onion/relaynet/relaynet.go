@@ -93,7 +93,6 @@ type Net struct {
 	// version counts refreshes that replaced it.
 	dir     *directory.Directory
 	version uint64
-	fetched time.Time // when dir was fetched
 	staleAt time.Time // when dir becomes stale
 	tried   time.Time // when a refresh was last tried
 	// netChanged is set by SetNetwork: the next Ask refreshes whatever
