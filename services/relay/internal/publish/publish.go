@@ -106,9 +106,6 @@ func New(cfg Config, now time.Time) (*Publisher, error) {
 	return p, nil
 }
 
-// Relay returns the relay's identity.
-func (p *Publisher) Relay() onion.RelayID { return p.cfg.Key.Relay() }
-
 // Descriptor returns the relay's current signed descriptor.
 func (p *Publisher) Descriptor() []byte {
 	p.mu.RLock()
