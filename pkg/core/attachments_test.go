@@ -24,6 +24,7 @@ import (
 	"github.com/hushchat/hush/pkg/core/media"
 	"github.com/hushchat/hush/pkg/core/media/mediatest"
 	"github.com/hushchat/hush/pkg/core/store"
+	"github.com/hushchat/hush/pkg/core/transfer"
 	"github.com/hushchat/hush/pkg/mailbox"
 	"github.com/hushchat/hush/pkg/onion"
 )
@@ -185,7 +186,7 @@ func TestAttachmentsBothWays(t *testing.T) {
 // download verified).
 func checkChunksDeleted(tb testing.TB, u *user, a content.Attachment) {
 	tb.Helper()
-	layout, err := newLayout(a)
+	layout, err := transfer.NewLayout(a.Key, a.Size, a.Relays)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -82,7 +82,7 @@ func (c *Client) FindContact(ctx context.Context, name string) (Contact, error) 
 // contact: the same 60 digits and QR payload on both sides if, and only
 // if, each side has the other's true identity key.
 func (c *Client) SafetyNumber(ctx context.Context, id store.ContactID) (verify.SafetyNumber, error) {
-	ct, err := c.Contact(ctx, id)
+	ct, err := c.storedContact(ctx, id)
 	if err != nil {
 		return verify.SafetyNumber{}, err
 	}
@@ -194,7 +194,7 @@ func (c *Client) deleteDroppedSoon(ctx context.Context) {
 // told in a QueueRotation message, and our older queues for it are
 // deleted once a message arrives on the new one.
 func (c *Client) RotateQueue(ctx context.Context, id store.ContactID) error {
-	if _, err := c.Contact(ctx, id); err != nil {
+	if _, err := c.storedContact(ctx, id); err != nil {
 		return err
 	}
 	oq, err := c.newQueue(ctx, id, false)

@@ -158,20 +158,15 @@ func (s *subscriber) run() {
 	}
 }
 
+// emit queues ev (its At set by Client.emit) for every subscriber.
 func (e *events) emit(ev Event) {
-	if ev.At.IsZero() {
-		ev.At = time.Now()
-	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for s := range e.subs {
 		s.mu.Lock()
 		s.pending = append(s.pending, ev)
 		s.mu.Unlock()
-		select {
-		case s.wake <- struct{}{}:
-		default:
-		}
+		wake(s.wake)
 	}
 }
 

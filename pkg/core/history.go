@@ -22,7 +22,7 @@ func (m Message) Cursor() *Cursor {
 // History returns up to limit of a contact's messages, newest first,
 // from before the cursor (nil: the newest).
 func (c *Client) History(ctx context.Context, contact store.ContactID, before *Cursor, limit int) ([]Message, error) {
-	if _, err := c.Contact(ctx, contact); err != nil {
+	if _, err := c.storedContact(ctx, contact); err != nil {
 		return nil, err
 	}
 	list, err := c.st.History(ctx, contact, before, limit)

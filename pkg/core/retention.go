@@ -63,7 +63,7 @@ func (c *Client) SetRetention(ctx context.Context, contact store.ContactID, keep
 // message, but the conversation's disappearing timer, which the contact
 // may have set, does: pinning does not keep a disappearing message.
 func (c *Client) Pin(ctx context.Context, contact store.ContactID, id content.ID, pinned bool) error {
-	if _, err := c.Contact(ctx, contact); err != nil {
+	if _, err := c.storedContact(ctx, contact); err != nil {
 		return err
 	}
 	err := c.transact(ctx, func(ctx context.Context) error { return c.st.SetPinned(ctx, contact, id, pinned) })

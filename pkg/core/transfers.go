@@ -159,17 +159,13 @@ func (c *Client) loadJob(ctx context.Context, a store.Attachment) (*transferJob,
 		return j, ErrNoAttachment
 	}
 	j.p = p
-	if j.layout, err = newLayout(p); err != nil {
+	if j.layout, err = transfer.NewLayout(p.Key, p.Size, p.Relays); err != nil {
 		return j, fmt.Errorf("the attachment's pointer: %w", err)
 	}
 	return j, nil
 }
 
 // newLayout returns where an attachment's chunks are.
-func newLayout(p content.Attachment) (*transfer.Layout, error) {
-	return transfer.NewLayout(p.Key, p.Size, p.Relays)
-}
-
 // progress returns the EventProgress function of a job: fraction
 // done/total of the file.
 func (c *Client) progress(j *transferJob, kind EventKind) func(done, total int64) {
