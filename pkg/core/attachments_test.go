@@ -462,6 +462,98 @@ func TestAttachmentResume(t *testing.T) {
 	t.Logf("first run kept %d chunks; the second fetched %d", kept, second.n.Load())
 }
 
+// puts counts a client's chunk puts and records the IDs of those the
+// relays took; once limit is reached it holds every later one until its
+// context ends; it closes held when the all-th put is held.
+type puts struct {
+	Network
+	limit, all int64
+	held       chan struct{}
+	n          atomic.Int64
+	mu         sync.Mutex
+	stored     map[mailbox.ChunkID]bool
+}
+
+func (p *puts) Ask(ctx context.Context, exit onion.RelayID, req []byte) ([]byte, error) {
+	r, err := mailbox.ParseRequest(req)
+	if err != nil || r.PutChunk == nil {
+		return p.Network.Ask(ctx, exit, req)
+	}
+	if n := p.n.Add(1); p.limit > 0 && n > p.limit {
+		if n == p.all {
+			close(p.held)
+		}
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	b, err := p.Network.Ask(ctx, exit, req)
+	if err == nil {
+		if resp, perr := mailbox.ParseResponse(b); perr == nil && (resp.Status == mailbox.StatusOK || resp.Status == mailbox.StatusExists) {
+			p.mu.Lock()
+			p.stored[r.PutChunk.ID] = true
+			p.mu.Unlock()
+		}
+	}
+	return b, err
+}
+
+// TestUploadResume: an upload stopped half-way (the client closed)
+// records every chunk stored before the stop, not only those of its last
+// periodic save, and resumes from there when the client runs again.
+func TestUploadResume(t *testing.T) {
+	tn := startNet(t)
+	first := &puts{limit: 100, all: 100 + transfer.DefaultParallel, held: make(chan struct{}), stored: map[mailbox.ChunkID]bool{}}
+	alice := tn.newUser(t, "alice", func(n Network) Network { first.Network = n; return first })
+	bob := tn.newUser(t, "bob", nil)
+	ab, ba := connect(t, alice, bob)
+	file := mediatest.Noise(6 << 20) // 205 chunks, padded to 208
+	id, err := alice.c.SendFile(context.Background(), ab.ID, writeTemp(t, "f.bin", file), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-first.held:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("no %d chunk puts within 60s (%d)", first.all, first.n.Load())
+	}
+	// Stop at once, with every worker held: the periodic save (every
+	// 100 ms) has most likely not seen the last chunks stored.
+	alice.stop()
+
+	c, _, err := OpenProfile(context.Background(), tn.opts(alice.dir, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := mustAttachment(t, &user{name: "alice", c: c}, ab.ID, id)
+	j, err := c.loadJob(context.Background(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var prefix int64 // the first chunk no relay took
+	for prefix < j.layout.Total() {
+		if _, cid, _ := j.layout.Place(prefix); !first.stored[cid] {
+			break
+		}
+		prefix++
+	}
+	if prefix < 100-transfer.DefaultParallel || a.Done != prefix || a.State != store.Uploading {
+		t.Fatalf("the stopped upload recorded %d chunks stored (state %d), want %d, the prefix the relays took of 100", a.Done, a.State, prefix)
+	}
+	second := &puts{stored: map[mailbox.ChunkID]bool{}}
+	c.Close()
+	alice = tn.reopen(t, "alice", alice.dir, func(n Network) Network { second.Network = n; return second })
+	alice.await(t, "the upload", 60*time.Second, finished(id))
+	bob.await(t, "the message", 60*time.Second, received(id))
+	bob.awaitDownload(t, id, 60*time.Second)
+	if got := readAttachment(t, bob, ba.ID, id); !bytes.Equal(got, file) {
+		t.Fatal("the resumed upload's file differs")
+	}
+	if n, want := second.n.Load(), 208-prefix; n != want {
+		t.Fatalf("the second run put %d chunks, want %d (208 less the %d stored)", n, want, prefix)
+	}
+	t.Logf("first run stored a prefix of %d chunks; the second put %d", prefix, second.n.Load())
+}
+
 func mustAttachment(tb testing.TB, u *user, contact store.ContactID, id content.ID) store.Attachment {
 	tb.Helper()
 	a, err := u.c.st.Attachment(context.Background(), contact, id)

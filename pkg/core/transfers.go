@@ -165,7 +165,6 @@ func (c *Client) loadJob(ctx context.Context, a store.Attachment) (*transferJob,
 	return j, nil
 }
 
-// newLayout returns where an attachment's chunks are.
 // progress returns the EventProgress function of a job: fraction
 // done/total of the file.
 func (c *Client) progress(j *transferJob, kind EventKind) func(done, total int64) {
@@ -198,11 +197,16 @@ func (c *Client) upload(ctx context.Context, j *transferJob) error {
 	err = transfer.Upload(ctx, c.net, j.layout, f, transfer.UploadOptions{
 		Start:    j.a.Done,
 		Progress: onProgress,
+		// The last call comes after a stop too (ctx done): it is saved
+		// all the same, so the next Run resumes from every chunk stored.
 		Stored: func(prefix int64) {
 			a := j.a
 			a.Done = prefix
-			if err := c.transact(ctx, func(ctx context.Context) error { return c.st.UpdateAttachment(ctx, a) }); err == nil {
+			err := c.transact(context.WithoutCancel(ctx), func(ctx context.Context) error { return c.st.UpdateAttachment(ctx, a) })
+			if err == nil {
 				j.a = a
+			} else if !errors.Is(err, store.ErrNotFound) {
+				c.background("save an upload's progress", err)
 			}
 		},
 	})
