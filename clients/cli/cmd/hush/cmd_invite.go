@@ -12,6 +12,13 @@ import (
 	"github.com/hushchat/hush/pkg/core"
 )
 
+const inviteHelp = `make a one-time invitation
+
+The link goes to stdout; its QR code goes to stderr if that is a
+terminal (or with --qr), and to FILE with --png. It is good for one
+contact until --ttl has passed: 7d unless told, 1m to 30d (7d, 1d12h,
+90m).`
+
 // pngSize is the side of QR code images, in pixels.
 const pngSize = 512
 
@@ -28,7 +35,8 @@ type inviteOpts struct {
 func parseInvite(cmd *command, args []string) (action, error) {
 	var o inviteOpts
 	fs := flagSet(cmd)
-	fs.DurationVar(&o.ttl, "ttl", core.DefaultInvitationTTL, "how long the invitation is valid")
+	o.ttl = core.DefaultInvitationTTL
+	fs.Var(durationFlag{&o.ttl}, "ttl", "how long the invitation is valid (as in 7d, 12h)")
 	fs.StringVar(&o.png, "png", "", "also write the QR code to this PNG file")
 	fs.BoolVar(&o.showQR, "qr", false, "print the QR code even if stderr is not a terminal")
 	pos, err := parseFlags(cmd, fs, args)
@@ -39,7 +47,7 @@ func parseInvite(cmd *command, args []string) (action, error) {
 		return nil, err
 	}
 	if o.ttl < time.Minute || o.ttl > maxInviteTTL {
-		return nil, usageErrorf(cmd, "--ttl must be between 1m and %v", maxInviteTTL)
+		return nil, usageErrorf(cmd, "--ttl must be between 1m and %s", shortDuration(maxInviteTTL))
 	}
 	return o.run, nil
 }

@@ -67,7 +67,7 @@ var commands []*command
 func init() {
 	commands = []*command{
 		{name: "init", args: "[--name NAME] [--passphrase]", summary: "make a profile", local: runInit},
-		{name: "invite", args: "[--ttl DURATION] [--png FILE] [--qr]", summary: "make a one-time invitation", parse: parseInvite},
+		{name: "invite", args: "[--ttl DURATION] [--png FILE] [--qr]", summary: inviteHelp, parse: parseInvite},
 		{name: "accept", args: "LINK", summary: "accept an invitation", parse: parseAccept},
 		{name: "contacts", args: "", summary: "list contacts", parse: parseContacts},
 		{name: "send", args: "[--no-wait] NAME TEXT...", summary: "send a text message", parse: parseSend, runClient: true},

@@ -53,6 +53,26 @@ func positive(d time.Duration) (time.Duration, error) {
 	return d, nil
 }
 
+// durationFlag is a flag that parseDuration reads, so a flag takes
+// days (7d) like a timer argument does.
+type durationFlag struct{ d *time.Duration }
+
+func (f durationFlag) String() string {
+	if f.d == nil {
+		return ""
+	}
+	return shortDuration(*f.d)
+}
+
+func (f durationFlag) Set(s string) error {
+	d, err := parseDuration(s)
+	if err != nil {
+		return err
+	}
+	*f.d = d
+	return nil
+}
+
 // parseTimer reads a timer argument: a duration, or "off" (0).
 func parseTimer(cmd *command, s string) (time.Duration, error) {
 	if strings.EqualFold(s, "off") {

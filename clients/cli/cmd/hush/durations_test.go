@@ -4,6 +4,9 @@ package main
 
 import (
 	"errors"
+	"flag"
+	"io"
+	"strings"
 	"testing"
 	"time"
 )
@@ -70,5 +73,25 @@ func TestDurationText(t *testing.T) {
 		if back, err := parseDuration(shortDuration(d)); err != nil || back != d {
 			t.Errorf("parseDuration(shortDuration(%v)) = %v, %v", d, back, err)
 		}
+	}
+}
+
+func TestDurationFlag(t *testing.T) {
+	d := time.Hour
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Var(durationFlag{&d}, "ttl", "")
+	if err := fs.Parse([]string{"--ttl", "7d"}); err != nil || d != 7*day {
+		t.Fatalf("--ttl 7d: %v, %v", d, err)
+	}
+	if err := fs.Parse([]string{"--ttl", "1d12h"}); err != nil || d != 36*time.Hour {
+		t.Fatalf("--ttl 1d12h: %v, %v", d, err)
+	}
+	err := fs.Parse([]string{"--ttl", "7days"})
+	if err == nil || !strings.Contains(err.Error(), errDuration.Error()) || d != 36*time.Hour {
+		t.Fatalf("--ttl 7days: %v, %v", d, err)
+	}
+	if got := fs.Lookup("ttl").Value.String(); got != "1d12h" {
+		t.Errorf("String() = %q", got)
 	}
 }
