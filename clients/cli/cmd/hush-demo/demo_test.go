@@ -29,7 +29,9 @@ func TestDemo(t *testing.T) {
 		"Bob is verified in her contacts",
 		"█",
 		"its EXIF says 48.8584°N 2.2945°E",
-		"Bob's copy: no EXIF block, no GPS tags",
+		"Alice → Bob   640x480 image/jpeg of",
+		"Bob   → Alice 640x480 image/jpeg of",
+		"no EXIF block, no GPS tags",
 		"field-notes.tar, 10485760 bytes: encrypted, uploaded, downloaded and verified",
 		"voice clip (2.5 s): WAV encoded to Ogg/Opus",
 	} {

@@ -6,9 +6,9 @@
 // they exchange messages both ways through 3-hop onion paths with
 // delivery and read receipts, a third profile is refused the used
 // invitation, both sides compare safety numbers, and they send each
-// other attachments through the relays' chunk stores: a photo (stripped
-// of its GPS tags on the sender's device), a 10 MiB file each way and a
-// voice clip each way, with their timings and throughput.
+// other attachments through the relays' chunk stores, each way: a photo
+// (stripped of its GPS tags on the sender's device), a 10 MiB file and
+// a voice clip, with their timings and throughput.
 //
 // Store keys go into the OS keychain when a Secret Service answers, and
 // otherwise take the explicit passphrase path; the demo says which. It

@@ -114,7 +114,7 @@ func (d *netDemo) run(ctx context.Context) (err error) {
 		}},
 		{"Messages both ways, each through fresh 3-hop onion paths", func() error { return d.converse(ctx, alice, bob, ab, ba) }},
 		{"Safety numbers", func() error { return d.compare(ctx, alice, bob, ab, ba) }},
-		{"A photo with GPS tags, through the relays' chunk stores", func() error { return d.photo(ctx, alice, bob, ab, ba) }},
+		{"A photo with GPS tags each way, through the relays' chunk stores", func() error { return d.photo(ctx, alice, bob, ab, ba) }},
 		{"A 10 MiB file each way", func() error { return d.files(ctx, alice, bob, ab, ba) }},
 		{"A voice clip each way", func() error { return d.voice(ctx, alice, bob, ab, ba) }},
 	}
