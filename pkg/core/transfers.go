@@ -125,31 +125,47 @@ func (c *Client) runTransfer(ctx context.Context, a store.Attachment) {
 	if errors.Is(err, store.ErrNotFound) {
 		return // the message is gone (removed, expired)
 	}
-	if err != nil {
-		c.transferFailed(ctx, j, err, false)
-		return
-	}
-	if a.Direction == store.Outgoing {
+	if err == nil && a.Direction == store.Outgoing {
 		err = c.upload(ctx, j)
-	} else {
+	} else if err == nil {
 		err = c.download(ctx, j)
 	}
 	if err != nil {
-		// A relay the network does not list (even after a refresh) will
-		// not come back for this attachment: a pointer naming one fails.
-		c.transferFailed(ctx, j, err, transfer.Temporary(err) && !errors.Is(err, relaynet.ErrUnknownExit))
+		c.transferFailed(ctx, j, err, retryable(err))
 	}
+}
+
+// localError is a failure of this device's store, worth another attempt
+// later: nothing is wrong with the attachment itself.
+type localError struct{ err error }
+
+func (e localError) Error() string { return e.err.Error() }
+func (e localError) Unwrap() error { return e.err }
+
+// retryable reports whether a transfer that failed with err may succeed
+// later: the network's failures that transfer.Temporary names, and this
+// device's own (its store; reading or writing a file that is there, as
+// on a full disk). A relay the network does not list (even after a
+// refresh) will not come back for this attachment, and a file gone from
+// the profile will not come back either.
+func retryable(err error) bool {
+	if errors.Is(err, relaynet.ErrUnknownExit) || errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	var le localError
+	var pe *fs.PathError
+	return transfer.Temporary(err) || errors.As(err, &le) || errors.As(err, &pe)
 }
 
 func (c *Client) loadJob(ctx context.Context, a store.Attachment) (*transferJob, error) {
 	j := &transferJob{a: a}
 	var err error
 	if j.ct, err = c.st.Contact(ctx, a.Contact); err != nil {
-		return j, err
+		return j, storeError("read the attachment's contact", err)
 	}
 	sm, err := c.st.Message(ctx, a.Contact, a.Message)
 	if err != nil {
-		return j, err
+		return j, storeError("read the attachment's message", err)
 	}
 	if j.m, err = content.Unmarshal(sm.Body); err != nil {
 		return j, fmt.Errorf("stored message: %w", err)
@@ -163,6 +179,15 @@ func (c *Client) loadJob(ctx context.Context, a store.Attachment) (*transferJob,
 		return j, fmt.Errorf("the attachment's pointer: %w", err)
 	}
 	return j, nil
+}
+
+// storeError wraps a store failure as a localError; ErrNotFound stays
+// as it is, for callers to branch on.
+func storeError(what string, err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return localError{fmt.Errorf("%s: %w", what, err)}
 }
 
 // progress returns the EventProgress function of a job: fraction
@@ -271,7 +296,9 @@ func (c *Client) download(ctx context.Context, j *transferJob) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("record the download: %w", err)
+		// The file is whole and verified: the next attempt checks it
+		// again without fetching anything.
+		return storeError("record the download", err)
 	}
 	c.emit(Event{Kind: EventAttachment, Contact: contactOf(j.ct), Progress: &Progress{
 		Message: j.m.ID, Direction: store.Incoming, Done: j.p.Size, Total: j.p.Size}})
@@ -300,7 +327,9 @@ func (c *Client) transferFailed(ctx context.Context, j *transferJob, why error, 
 		what += " of " + name
 	}
 	a.Err = why.Error()
-	if temporary && c.now().Sub(j.m.SentAt) < c.opts.MessageTTL {
+	// A message not read (the store failed) is not known to be old.
+	young := j.m.SentAt.IsZero() || c.now().Sub(j.m.SentAt) < c.opts.MessageTTL
+	if temporary && young {
 		wait := backoff(a.Attempts)
 		a.Attempts++
 		a.NextAttempt = c.now().Add(wait)
@@ -382,7 +411,8 @@ func (c *Client) OpenAttachment(ctx context.Context, contact store.ContactID, id
 	if err != nil {
 		return nil, info, err
 	}
-	if info.State == store.TransferFailed || (info.Direction == store.Incoming && info.State != store.Downloaded) {
+	// A failed upload's file is still whole; a failed download's is gone.
+	if info.Direction == store.Incoming && info.State != store.Downloaded {
 		return nil, info, fmt.Errorf("%w (%s)", ErrNotDownloaded, stateText(info))
 	}
 	f, err := os.Open(c.attachmentPath(j.a.File))
@@ -415,7 +445,8 @@ func stateText(info AttachmentInfo) string {
 // SaveAttachment writes the plaintext of a message's attachment to path,
 // which must not exist. It is written to a temporary file beside it,
 // checked against the digest, synced, and only then given its name:
-// nothing half-saved is ever left under path.
+// nothing half-saved is ever left under path. It stops, saving nothing,
+// when ctx is done.
 func (c *Client) SaveAttachment(ctx context.Context, contact store.ContactID, id content.ID, path string) error {
 	r, _, err := c.OpenAttachment(ctx, contact, id)
 	if err != nil {
@@ -429,7 +460,7 @@ func (c *Client) SaveAttachment(ctx context.Context, contact store.ContactID, id
 	if err != nil {
 		return fmt.Errorf("save the attachment: %w", err)
 	}
-	_, err = io.Copy(tmp, r)
+	_, err = io.Copy(tmp, ctxReader{ctx, r})
 	if err == nil {
 		err = tmp.Sync()
 	}
@@ -437,13 +468,49 @@ func (c *Client) SaveAttachment(ctx context.Context, contact store.ContactID, id
 		err = cerr
 	}
 	if err == nil {
-		// A hard link, unlike a rename, refuses to replace a file that
-		// appeared meanwhile.
-		err = os.Link(tmp.Name(), path)
+		err = placeNew(tmp.Name(), path)
 	}
 	os.Remove(tmp.Name())
 	if err != nil {
 		return fmt.Errorf("save the attachment: %w", err)
 	}
 	return nil
+}
+
+// link is os.Link, replaced in tests by a file system without hard links.
+var link = os.Link
+
+// placeNew gives the finished file tmp the name path, which must not
+// exist, and never replaces a file that appeared there meanwhile. A hard
+// link does that in one step. Where the file system has none (FAT, exFAT
+// and some network mounts), path is first created empty and exclusively,
+// then tmp renamed over that file of ours.
+func placeNew(tmp, path string) error {
+	err := link(tmp, path)
+	if err == nil || errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	f, cerr := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if cerr != nil {
+		return cerr
+	}
+	f.Close()
+	if rerr := os.Rename(tmp, path); rerr != nil {
+		os.Remove(path)
+		return rerr
+	}
+	return nil
+}
+
+// ctxReader reads from r until ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
