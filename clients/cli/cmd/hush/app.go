@@ -10,12 +10,14 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/term"
 
 	"github.com/hushchat/hush/pkg/core"
+	"github.com/hushchat/hush/pkg/core/attach"
 	"github.com/hushchat/hush/pkg/core/keychain"
 	"github.com/hushchat/hush/pkg/core/store/sqlstore"
 )
@@ -150,9 +152,9 @@ func (a *app) profileOptions(pass func() ([]byte, error)) (core.ProfileOptions, 
 	o := core.ProfileOptions{Dir: a.g.profile, Passphrase: pass, Keychain: a.keychain}
 	o.Log = a.logger()
 	if v := a.getenv(EnvMaxAttachment); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 {
-			return o, fmt.Errorf("$%s is not a size in bytes: %q", EnvMaxAttachment, v)
+		n, err := parseSize(v)
+		if err != nil {
+			return o, withHint(fmt.Errorf("$%s: %q: %w", EnvMaxAttachment, v, err), "unset it for the 1 GiB default")
 		}
 		o.MaxAttachment = n
 	}
@@ -166,11 +168,39 @@ func (a *app) profileOptions(pass func() ([]byte, error)) (core.ProfileOptions, 
 	return o, nil
 }
 
-// EnvMaxAttachment, for tests only, lowers the attachment size limit
-// (core.Options.MaxAttachment) to this many bytes, so a test can hit it
-// without a gigabyte file. It is not in the usage text: the limit is the
-// core's, the same for everyone.
+// EnvMaxAttachment sets the attachment size limit
+// (core.Options.MaxAttachment; 1 GiB unless set): the largest file this
+// profile sends, and the largest it downloads. A size as parseSize reads
+// it: 2GiB, 300MiB, 65536.
 const EnvMaxAttachment = "HUSH_MAX_ATTACHMENT"
+
+// parseSize reads a size: a whole number of bytes, or of KiB, MiB, GiB
+// or TiB (1 GiB is 1024 MiB), at most what an attachment can be.
+func parseSize(s string) (int64, error) {
+	num := strings.TrimRight(s, "KMGTiB")
+	unit := int64(1)
+	switch s[len(num):] {
+	case "", "B":
+	case "KiB":
+		unit = 1 << 10
+	case "MiB":
+		unit = 1 << 20
+	case "GiB":
+		unit = 1 << 30
+	case "TiB":
+		unit = 1 << 40
+	default:
+		return 0, errors.New("not a size: use a whole number and KiB, MiB, GiB or TiB, as in 2GiB")
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, errors.New("not a size: use a whole number above zero and KiB, MiB, GiB or TiB, as in 2GiB")
+	}
+	if n > attach.MaxSize/unit {
+		return 0, fmt.Errorf("over the largest attachment there can be (%d bytes)", int64(attach.MaxSize))
+	}
+	return n * unit, nil
+}
 
 // EnvLog turns on the core's diagnostics on stderr: "debug", "info" or
 // "warn". They never hold keys, message text or queue IDs.

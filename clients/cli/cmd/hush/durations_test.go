@@ -95,3 +95,18 @@ func TestDurationFlag(t *testing.T) {
 		t.Errorf("String() = %q", got)
 	}
 }
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{
+		"65536": 65536, "1B": 1, "512KiB": 512 << 10, "300MiB": 300 << 20, "2GiB": 2 << 30, "1TiB": 1 << 40,
+	} {
+		if got, err := parseSize(in); err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"0", "-5", "2GB", "2 GiB", "GiB", "1.5GiB", "2gib", "12iB", "99999999TiB", "x"} {
+		if n, err := parseSize(in); err == nil {
+			t.Errorf("parseSize(%q) = %d, want an error", in, n)
+		}
+	}
+}

@@ -49,6 +49,8 @@ The profile is --profile DIR, else $HUSH_PROFILE, else
 $XDG_DATA_HOME/hush, else ~/.local/share/hush. A passphrase comes from
 --passphrase-fd N, $HUSH_PASSPHRASE, or a prompt on the terminal.
 While "hush listen" runs, the other commands hand their work to it.
+Attachments sent and downloaded are limited to 1 GiB, or to
+$HUSH_MAX_ATTACHMENT (as in 2GiB or 300MiB).
 A DURATION is 30d, 12h, 90m or 1h30m; a MSGID is the start of an ID
 "hush history" shows. "hush help COMMAND" says more.
 `
