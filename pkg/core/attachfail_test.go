@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/hushchat/hush/pkg/core/attach"
+	"github.com/hushchat/hush/pkg/core/content"
 	"github.com/hushchat/hush/pkg/core/media/mediatest"
 	"github.com/hushchat/hush/pkg/core/store"
 	"github.com/hushchat/hush/pkg/core/transfer"
@@ -97,10 +98,11 @@ func TestUploadRefused(t *testing.T) {
 	}
 }
 
-// TestSaveAttachmentDamaged: saving refuses an attachment file damaged
-// on disk, and a save stopped by its context, leaving nothing at the
-// path and no temporary file.
-func TestSaveAttachmentDamaged(t *testing.T) {
+// TestSaveAttachment: a downloaded attachment is listed as unsaved until
+// it is saved; saving refuses an attachment file damaged on disk, and a
+// save stopped by its context, leaving nothing at the path and no
+// temporary file.
+func TestSaveAttachment(t *testing.T) {
 	tn := startNet(t)
 	alice, bob := tn.newUser(t, "alice", nil), tn.newUser(t, "bob", nil)
 	ab, ba := connect(t, alice, bob)
@@ -112,10 +114,45 @@ func TestSaveAttachmentDamaged(t *testing.T) {
 	bob.awaitDownload(t, id, 60*time.Second)
 	out := t.TempDir()
 
+	unsaved := func() []content.ID {
+		t.Helper()
+		list, err := bob.c.UnsavedAttachments(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []content.ID
+		for _, a := range list {
+			if a.Contact != ba.ID || a.Name != "f.bin" || a.Saved || !a.Expires.IsZero() {
+				t.Errorf("unsaved attachment %+v", a)
+			}
+			ids = append(ids, a.Message)
+		}
+		return ids
+	}
+	if got := unsaved(); len(got) != 1 || got[0] != id {
+		t.Fatalf("unsaved = %v, want the download %v", got, id)
+	}
+	if list, err := alice.c.UnsavedAttachments(ctx); err != nil || len(list) != 0 {
+		t.Fatalf("the sender's unsaved attachments: %+v, %v; want none", list, err)
+	}
+
 	stopped, cancel := context.WithCancel(ctx)
 	cancel()
 	if err := bob.c.SaveAttachment(stopped, ba.ID, id, filepath.Join(out, "stopped.bin")); !errors.Is(err, context.Canceled) {
 		t.Errorf("save with a stopped context: %v, want context.Canceled", err)
+	}
+	if got := unsaved(); len(got) != 1 {
+		t.Fatalf("unsaved after a stopped save = %v, want it still listed", got)
+	}
+	saved := filepath.Join(t.TempDir(), "ok.bin")
+	if err := bob.c.SaveAttachment(ctx, ba.ID, id, saved); err != nil {
+		t.Fatal(err)
+	}
+	if got := unsaved(); len(got) != 0 {
+		t.Fatalf("unsaved after saving = %v, want none", got)
+	}
+	if info, err := bob.c.Attachment(ctx, ba.ID, id); err != nil || !info.Saved {
+		t.Fatalf("saved attachment's info %+v, %v", info, err)
 	}
 
 	f, err := os.OpenFile(filepath.Join(bob.c.opts.AttachmentDir, mustAttachment(t, bob, ba.ID, id).File), os.O_RDWR, 0)

@@ -111,11 +111,12 @@ func (c *Client) cancelMoving(files []string) {
 
 // transferJob is one attachment's transfer with what it needs.
 type transferJob struct {
-	a      store.Attachment
-	ct     store.Contact
-	m      content.Message
-	p      content.Attachment
-	layout *transfer.Layout
+	a       store.Attachment
+	ct      store.Contact
+	m       content.Message
+	p       content.Attachment
+	layout  *transfer.Layout
+	expires time.Time // the message's; zero: never
 }
 
 // runTransfer moves one attachment as far as it can and records how it
@@ -167,6 +168,7 @@ func (c *Client) loadJob(ctx context.Context, a store.Attachment) (*transferJob,
 	if err != nil {
 		return j, storeError("read the attachment's message", err)
 	}
+	j.expires = sm.Expires
 	if j.m, err = content.Unmarshal(sm.Body); err != nil {
 		return j, fmt.Errorf("stored message: %w", err)
 	}
@@ -374,6 +376,11 @@ type AttachmentInfo struct {
 	MIMEType  string
 	Size      int64
 	Err       string // why the transfer failed, or last went wrong
+	// Saved tells whether SaveAttachment saved a copy (incoming only).
+	Saved bool
+	// Expires is when the message disappears (its disappearing timer),
+	// with its attachment; zero is never. A saved copy does not.
+	Expires time.Time
 }
 
 // Attachment returns what a message's attachment is and where its
@@ -398,8 +405,39 @@ func (c *Client) attachmentInfo(ctx context.Context, contact store.ContactID, id
 	if err != nil {
 		return AttachmentInfo{}, nil, err
 	}
-	return AttachmentInfo{Message: id, Contact: contact, Direction: a.Direction, State: a.State,
-		Name: j.p.FileName, MIMEType: j.p.MIMEType, Size: j.p.Size, Err: a.Err}, j, nil
+	return infoOf(j), j, nil
+}
+
+func infoOf(j *transferJob) AttachmentInfo {
+	return AttachmentInfo{Message: j.a.Message, Contact: j.a.Contact, Direction: j.a.Direction, State: j.a.State,
+		Name: j.p.FileName, MIMEType: j.p.MIMEType, Size: j.p.Size, Err: j.a.Err, Saved: j.a.Saved, Expires: j.expires}
+}
+
+// maxUnsaved is the most UnsavedAttachments returns.
+const maxUnsaved = 100
+
+// UnsavedAttachments returns the received attachments that are
+// downloaded and that SaveAttachment never saved, up to 100, those of
+// the oldest messages first: for a client that saves what arrives
+// (hush listen --save-dir) to catch up with what arrived while it did
+// not run.
+func (c *Client) UnsavedAttachments(ctx context.Context) ([]AttachmentInfo, error) {
+	list, err := c.st.Unsaved(ctx, maxUnsaved)
+	if err != nil {
+		return nil, fmt.Errorf("list unsaved attachments: %w", err)
+	}
+	out := make([]AttachmentInfo, 0, len(list))
+	for _, a := range list {
+		j, err := c.loadJob(ctx, a)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // deleted meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, infoOf(j))
+	}
+	return out, nil
 }
 
 // OpenAttachment returns the plaintext of a message's attachment, read
@@ -446,7 +484,9 @@ func stateText(info AttachmentInfo) string {
 // which must not exist. It is written to a temporary file beside it,
 // checked against the digest, synced, and only then given its name:
 // nothing half-saved is ever left under path. It stops, saving nothing,
-// when ctx is done.
+// when ctx is done. Once saved, an incoming attachment is no longer
+// listed by UnsavedAttachments. The copy is the user's: a disappearing
+// timer does not remove it.
 func (c *Client) SaveAttachment(ctx context.Context, contact store.ContactID, id content.ID, path string) error {
 	r, _, err := c.OpenAttachment(ctx, contact, id)
 	if err != nil {
@@ -473,6 +513,12 @@ func (c *Client) SaveAttachment(ctx context.Context, contact store.ContactID, id
 	os.Remove(tmp.Name())
 	if err != nil {
 		return fmt.Errorf("save the attachment: %w", err)
+	}
+	err = c.transact(context.WithoutCancel(ctx), func(ctx context.Context) error { return c.st.MarkSaved(ctx, contact, id) })
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		// The copy is whole; only the record is missing, so a client
+		// catching up may save it once more.
+		c.background("record a saved attachment", err)
 	}
 	return nil
 }

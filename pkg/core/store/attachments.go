@@ -37,6 +37,7 @@ type Attachment struct {
 	Attempts    int
 	NextAttempt time.Time
 	Err         string // why the transfer failed, or last went wrong
+	Saved       bool   // a plaintext copy was saved (incoming); see MarkSaved
 }
 
 // Validate checks the enumerations and the file name of a.
@@ -71,6 +72,11 @@ type Attachments interface {
 	Transfers(ctx context.Context, limit int) ([]Attachment, error)
 	// AttachmentFiles returns every attachment's file name.
 	AttachmentFiles(ctx context.Context) ([]string, error)
+	// MarkSaved records that a message's attachment was saved.
+	MarkSaved(ctx context.Context, contact ContactID, msg content.ID) error
+	// Unsaved returns up to limit incoming attachments Downloaded and
+	// never saved, those of the oldest messages first.
+	Unsaved(ctx context.Context, limit int) ([]Attachment, error)
 }
 
 // Expiry removes what the disappearing timers and retention settings say

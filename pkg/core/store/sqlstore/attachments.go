@@ -9,21 +9,22 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hushchat/hush/pkg/core/content"
 	"github.com/hushchat/hush/pkg/core/store"
 )
 
-const attachmentColumns = "contact, message, direction, state, file, done, attempts, next_attempt, error"
+const attachmentColumns = "contact, message, direction, state, file, done, attempts, next_attempt, error, saved"
 
 // AddAttachment implements store.Attachments.
 func (s *Store) AddAttachment(ctx context.Context, a store.Attachment) error {
 	if err := a.Validate(); err != nil {
 		return err
 	}
-	_, err := s.q(ctx).ExecContext(ctx, "INSERT INTO attachments ("+attachmentColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		a.Contact, a.Message[:], a.Direction, a.State, a.File, a.Done, a.Attempts, ms(a.NextAttempt), a.Err)
+	_, err := s.q(ctx).ExecContext(ctx, "INSERT INTO attachments ("+attachmentColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		a.Contact, a.Message[:], a.Direction, a.State, a.File, a.Done, a.Attempts, ms(a.NextAttempt), a.Err, a.Saved)
 	if isConstraint(err) {
 		return fmt.Errorf("%w: an attachment for message %v or file %q, or no such message", store.ErrExists, a.Message, a.File)
 	}
@@ -53,10 +54,30 @@ func (s *Store) Transfers(ctx context.Context, limit int) ([]store.Attachment, e
 	if limit < 1 || limit > MaxPage {
 		return nil, fmt.Errorf("%w: page of %d transfers, want 1 to %d", store.ErrInvalid, limit, MaxPage)
 	}
-	rows, err := s.q(ctx).QueryContext(ctx, "SELECT "+attachmentColumns+" FROM attachments WHERE state IN (?, ?) ORDER BY next_attempt LIMIT ?",
+	return s.attachments(ctx, "transfers", "SELECT "+attachmentColumns+" FROM attachments WHERE state IN (?, ?) ORDER BY next_attempt LIMIT ?",
 		store.Uploading, store.Downloading, limit)
+}
+
+// MarkSaved implements store.Attachments.
+func (s *Store) MarkSaved(ctx context.Context, contact store.ContactID, msg content.ID) error {
+	return s.one(ctx, "mark attachment saved", "UPDATE attachments SET saved = 1 WHERE contact = ? AND message = ?", contact, msg[:])
+}
+
+// Unsaved implements store.Attachments.
+func (s *Store) Unsaved(ctx context.Context, limit int) ([]store.Attachment, error) {
+	if limit < 1 || limit > MaxPage {
+		return nil, fmt.Errorf("%w: page of %d attachments, want 1 to %d", store.ErrInvalid, limit, MaxPage)
+	}
+	return s.attachments(ctx, "unsaved attachments", "SELECT a."+strings.ReplaceAll(attachmentColumns, ", ", ", a.")+
+		" FROM attachments a JOIN messages m ON m.contact = a.contact AND m.id = a.message"+
+		" WHERE a.direction = ? AND a.state = ? AND a.saved = 0 ORDER BY m.received_at, a.contact, a.message LIMIT ?",
+		store.Incoming, store.Downloaded, limit)
+}
+
+func (s *Store) attachments(ctx context.Context, what, query string, args ...any) ([]store.Attachment, error) {
+	rows, err := s.q(ctx).QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, wrap("transfers", err)
+		return nil, wrap(what, err)
 	}
 	defer rows.Close()
 	var out []store.Attachment
@@ -67,7 +88,7 @@ func (s *Store) Transfers(ctx context.Context, limit int) ([]store.Attachment, e
 		}
 		out = append(out, a)
 	}
-	return out, wrap("transfers", rows.Err())
+	return out, wrap(what, rows.Err())
 }
 
 // AttachmentFiles implements store.Attachments.
@@ -96,7 +117,7 @@ func scanAttachment(r scanner) (store.Attachment, error) {
 	var a store.Attachment
 	var msg []byte
 	var next int64
-	err := r.Scan(&a.Contact, &msg, &a.Direction, &a.State, &a.File, &a.Done, &a.Attempts, &next, &a.Err)
+	err := r.Scan(&a.Contact, &msg, &a.Direction, &a.State, &a.File, &a.Done, &a.Attempts, &next, &a.Err, &a.Saved)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, err
 	}
