@@ -177,6 +177,35 @@ func TestCLIAttachments(t *testing.T) {
 		t.Errorf("alice's history has no timer:\n%s", hist)
 	}
 
+	// A disappearing message's attachment is not saved in the save
+	// directory, where its timer could not remove it.
+	secret := writeFile(t, files, "secret.bin", randomBytes(t, 1000))
+	alice.ok(t, "send-file", "bob", secret)
+	bl.waitFor(t, "downloaded secret.bin (1000 B) from alice")
+	if !strings.Contains(bl.errs.String(), "a disappearing message's attachment is not saved in "+saveDir) {
+		t.Errorf("no hint about the unsaved disappearing attachment:\n%s", bl.errs.String())
+	}
+	if _, err := os.Stat(filepath.Join(saveDir, "secret.bin")); err == nil {
+		t.Error("a disappearing message's attachment was saved")
+	}
+
+	// What arrives while no listen saves is saved by the next listen
+	// --save-dir; nothing saved before is saved again.
+	alice.ok(t, "disappearing", "bob", "off")
+	bl.waitFor(t, "alice turned disappearing messages off")
+	bl.stop(t)
+	bl = bob.listen(t)
+	later := writeFile(t, files, "later.bin", randomBytes(t, 2000))
+	alice.ok(t, "send-file", "bob", later)
+	bl.waitFor(t, "downloaded later.bin (2.0 KiB) from alice")
+	bl.stop(t)
+	bl = bob.listen(t, "--save-dir", saveDir)
+	bl.waitFor(t, "saved "+filepath.Join(saveDir, "later.bin")+" (2.0 KiB) from alice")
+	sameFile(t, later, filepath.Join(saveDir, "later.bin"))
+	if n := strings.Count(bl.out.String(), "saved "); n != 1 {
+		t.Errorf("the second listen saved %d files, want 1:\n%s", n, bl.out.String())
+	}
+
 	al.stop(t)
 	bl.stop(t)
 }

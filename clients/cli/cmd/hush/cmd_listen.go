@@ -25,8 +25,12 @@ attachments (downloads, and uploads left unfinished), prints each event
 on one line, and runs the other hush commands for them meanwhile.
 Attachments are downloaded as they arrive; with --save-dir DIR, each is
 then saved in DIR under its sender's file name, made safe and unique (a
-file is never overwritten: "a (1).pdf" …). Otherwise "hush save" saves
-one. Ctrl-C stops.`
+file is never overwritten: "a (1).pdf" …), and so is, on start, every
+one downloaded earlier and never saved (by another hush command, or by
+a listen without --save-dir). An attachment of a disappearing message
+is not saved there, where its timer could not remove it: "hush save"
+saves it if you want a copy that stays. Otherwise "hush save" saves one.
+Ctrl-C stops.`
 
 // progressEvery is how often hush listen prints where a transfer stands
 // (none for one done sooner).
@@ -74,6 +78,7 @@ func runListen(ctx context.Context, a *app, cmd *command, args []string) error {
 	fmt.Fprintf(a.stderr, "hush: listening as %s (%s); Ctrl-C stops\n", clean(name), c.Identity().ShortString())
 	p := &printer{client: c, stdout: a.stdout, stderr: a.stderr, loc: time.Local, saveDir: *saveDir,
 		moving: make(map[content.ID]*moving), now: time.Now}
+	p.catchUp(ctx)
 	for {
 		select {
 		case <-ctx.Done():
@@ -243,18 +248,56 @@ func (p *printer) attachment(ctx context.Context, ev core.Event, at, name string
 	if info.Name != "" {
 		file = clean(info.Name)
 	}
-	if p.saveDir == "" {
+	if p.saveDir == "" || !info.Expires.IsZero() {
 		fmt.Fprintf(p.stdout, "%s downloaded %s (%s) from %s\n", at, file, size(info.Size), name)
+		if p.saveDir != "" {
+			hintf(p.stderr, "a disappearing message's attachment is not saved in %s, where its timer could not remove it; \"hush save %s %s PATH\" keeps a copy",
+				clean(p.saveDir), quoteArg(ev.Contact.Name), shortID(pr.Message))
+			return
+		}
 		hintf(p.stderr, "save it with \"hush save %s %s PATH\"", quoteArg(ev.Contact.Name), shortID(pr.Message))
 		return
 	}
-	path, err := saveUnique(p.saveDir, safeName(info.Name, info.MIMEType, ev.At.In(p.loc), pr.Message),
-		func(path string) error { return p.client.SaveAttachment(ctx, ev.Contact.ID, pr.Message, path) })
+	p.save(ctx, info, ev.At, at, name, file)
+}
+
+// save saves an attachment in the save directory and says so.
+func (p *printer) save(ctx context.Context, info core.AttachmentInfo, received time.Time, at, name, file string) {
+	path, err := saveUnique(p.saveDir, safeName(info.Name, info.MIMEType, received.In(p.loc), info.Message),
+		func(path string) error { return p.client.SaveAttachment(ctx, info.Contact, info.Message, path) })
 	if err != nil {
 		fmt.Fprintf(p.stdout, "%s FAILED to save %s from %s: %s\n", at, file, name, errorMessage(err))
 		return
 	}
 	fmt.Fprintf(p.stdout, "%s saved %s (%s) from %s\n", at, clean(path), size(info.Size), name)
+}
+
+// catchUp saves, with --save-dir, the attachments downloaded while no
+// listen saved them, but not those of disappearing messages.
+func (p *printer) catchUp(ctx context.Context) {
+	if p.saveDir == "" {
+		return
+	}
+	list, err := p.client.UnsavedAttachments(ctx)
+	if err != nil {
+		warnf(p.stderr, "attachments downloaded earlier: %s", errorMessage(err))
+		return
+	}
+	for _, info := range list {
+		if !info.Expires.IsZero() {
+			continue
+		}
+		name := "someone"
+		if ct, err := p.client.Contact(ctx, info.Contact); err == nil {
+			name = clean(ct.Name)
+		}
+		file := "an attachment"
+		if info.Name != "" {
+			file = clean(info.Name)
+		}
+		now := p.now()
+		p.save(ctx, info, now, "["+now.In(p.loc).Format("15:04:05")+"]", name, file)
+	}
 }
 
 // count says how many messages an event concerns, if more than one.
