@@ -396,23 +396,42 @@ func containsRelay(list []onion.RelayID, r onion.RelayID) bool {
 	return false
 }
 
-// gets counts a client's chunk fetches and, once limit is reached,
-// holds every later one until its context ends (the client stopping
-// half-way through a download).
-type gets struct {
+// holding counts a client's chunk fetches (or, with put, its chunk
+// puts) and, once limit is reached, holds every later one until its
+// context ends (the client stopping half-way through a transfer); it
+// closes held, if set, when the all-th is held. With stored set, it
+// records the IDs of the chunks the relays took.
+type holding struct {
 	Network
-	limit int64
-	n     atomic.Int64
+	put        bool
+	limit, all int64
+	held       chan struct{}
+	n          atomic.Int64
+	mu         sync.Mutex
+	stored     map[mailbox.ChunkID]bool
 }
 
-func (g *gets) Ask(ctx context.Context, exit onion.RelayID, req []byte) ([]byte, error) {
-	if r, err := mailbox.ParseRequest(req); err == nil && r.GetChunk != nil {
-		if g.n.Add(1) > g.limit && g.limit > 0 {
-			<-ctx.Done()
-			return nil, ctx.Err()
+func (h *holding) Ask(ctx context.Context, exit onion.RelayID, req []byte) ([]byte, error) {
+	r, err := mailbox.ParseRequest(req)
+	if err != nil || (h.put && r.PutChunk == nil) || (!h.put && r.GetChunk == nil) {
+		return h.Network.Ask(ctx, exit, req)
+	}
+	if n := h.n.Add(1); h.limit > 0 && n > h.limit {
+		if n == h.all && h.held != nil {
+			close(h.held)
+		}
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	b, err := h.Network.Ask(ctx, exit, req)
+	if err == nil && h.stored != nil {
+		if resp, perr := mailbox.ParseResponse(b); perr == nil && (resp.Status == mailbox.StatusOK || resp.Status == mailbox.StatusExists) {
+			h.mu.Lock()
+			h.stored[r.PutChunk.ID] = true
+			h.mu.Unlock()
 		}
 	}
-	return g.Network.Ask(ctx, exit, req)
+	return b, err
 }
 
 // TestAttachmentResume: a download stopped half-way (the client closed)
@@ -420,7 +439,7 @@ func (g *gets) Ask(ctx context.Context, exit onion.RelayID, req []byte) ([]byte,
 func TestAttachmentResume(t *testing.T) {
 	tn := startNet(t)
 	alice := tn.newUser(t, "alice", nil)
-	first := &gets{limit: 100}
+	first := &holding{limit: 100}
 	bob := tn.newUser(t, "bob", func(n Network) Network { first.Network = n; return first })
 	ab, ba := connect(t, alice, bob)
 	file := mediatest.Noise(6 << 20) // 205 chunks, padded to 208
@@ -448,7 +467,7 @@ func TestAttachmentResume(t *testing.T) {
 	if kept < 50 || kept > 100 {
 		t.Fatalf("the stopped download kept %d chunks, want 50 to 100 of the 100 fetched", kept)
 	}
-	second := &gets{}
+	second := &holding{}
 	bob = tn.reopen(t, "bob", bob.dir, func(n Network) Network { second.Network = n; return second })
 	bob.awaitDownload(t, id, 60*time.Second)
 	if got := readAttachment(t, bob, ba.ID, id); !bytes.Equal(got, file) {
@@ -462,47 +481,12 @@ func TestAttachmentResume(t *testing.T) {
 	t.Logf("first run kept %d chunks; the second fetched %d", kept, second.n.Load())
 }
 
-// puts counts a client's chunk puts and records the IDs of those the
-// relays took; once limit is reached it holds every later one until its
-// context ends; it closes held when the all-th put is held.
-type puts struct {
-	Network
-	limit, all int64
-	held       chan struct{}
-	n          atomic.Int64
-	mu         sync.Mutex
-	stored     map[mailbox.ChunkID]bool
-}
-
-func (p *puts) Ask(ctx context.Context, exit onion.RelayID, req []byte) ([]byte, error) {
-	r, err := mailbox.ParseRequest(req)
-	if err != nil || r.PutChunk == nil {
-		return p.Network.Ask(ctx, exit, req)
-	}
-	if n := p.n.Add(1); p.limit > 0 && n > p.limit {
-		if n == p.all {
-			close(p.held)
-		}
-		<-ctx.Done()
-		return nil, ctx.Err()
-	}
-	b, err := p.Network.Ask(ctx, exit, req)
-	if err == nil {
-		if resp, perr := mailbox.ParseResponse(b); perr == nil && (resp.Status == mailbox.StatusOK || resp.Status == mailbox.StatusExists) {
-			p.mu.Lock()
-			p.stored[r.PutChunk.ID] = true
-			p.mu.Unlock()
-		}
-	}
-	return b, err
-}
-
 // TestUploadResume: an upload stopped half-way (the client closed)
 // records every chunk stored before the stop, not only those of its last
 // periodic save, and resumes from there when the client runs again.
 func TestUploadResume(t *testing.T) {
 	tn := startNet(t)
-	first := &puts{limit: 100, all: 100 + transfer.DefaultParallel, held: make(chan struct{}), stored: map[mailbox.ChunkID]bool{}}
+	first := &holding{put: true, limit: 100, all: 100 + transfer.DefaultParallel, held: make(chan struct{}), stored: map[mailbox.ChunkID]bool{}}
 	alice := tn.newUser(t, "alice", func(n Network) Network { first.Network = n; return first })
 	bob := tn.newUser(t, "bob", nil)
 	ab, ba := connect(t, alice, bob)
@@ -539,7 +523,7 @@ func TestUploadResume(t *testing.T) {
 	if prefix < 100-transfer.DefaultParallel || a.Done != prefix || a.State != store.Uploading {
 		t.Fatalf("the stopped upload recorded %d chunks stored (state %d), want %d, the prefix the relays took of 100", a.Done, a.State, prefix)
 	}
-	second := &puts{stored: map[mailbox.ChunkID]bool{}}
+	second := &holding{put: true}
 	c.Close()
 	alice = tn.reopen(t, "alice", alice.dir, func(n Network) Network { second.Network = n; return second })
 	alice.await(t, "the upload", 60*time.Second, finished(id))
