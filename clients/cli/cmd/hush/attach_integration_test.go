@@ -4,7 +4,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"os"
@@ -13,10 +12,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hushchat/hush/pkg/core/media/mediatest"
-	"github.com/hushchat/hush/services/relay/devnet"
 )
 
 // TestCLIAttachments sends a file, a picture and a voice clip with the
@@ -25,17 +22,9 @@ import (
 // of an upload to the sender's own hush listen, history, save, pin,
 // retention and the disappearing timer.
 func TestCLIAttachments(t *testing.T) {
-	ctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
-	defer cancel()
-	bin := buildHush(t)
-	nw, err := devnet.Start(ctx, devnet.Options{Relays: devnet.DefaultRelays, Dir: t.TempDir()})
-	if err != nil {
-		t.Fatalf("devnet: %v", err)
-	}
-	t.Cleanup(func() { nw.Shutdown(context.Background()) })
-
-	alice := newUser(t, bin, nw.FilePath, "alice")
-	bob := newUser(t, bin, nw.FilePath, "bob")
+	bin, network := startCLINet(t)
+	alice := newUser(t, bin, network, "alice")
+	bob := newUser(t, bin, network, "bob")
 	bob.ok(t, "accept", strings.TrimSpace(alice.ok(t, "invite")))
 	al := alice.listen(t)
 	saveDir := t.TempDir()

@@ -130,7 +130,7 @@ type moving struct {
 }
 
 func (p *printer) print(ctx context.Context, ev core.Event) {
-	at := "[" + ev.At.In(p.loc).Format("15:04:05") + "]"
+	at := p.stamp(ev.At)
 	name := clean(ev.Contact.Name)
 	switch ev.Kind {
 	case core.EventReceived:
@@ -210,10 +210,8 @@ func (p *printer) progress(ctx context.Context, ev core.Event, at, name string) 
 		return // done: EventAttachment says so
 	}
 	if mv == nil {
-		mv = &moving{name: "an attachment", shown: now}
-		if info, err := p.client.Attachment(ctx, ev.Contact.ID, pr.Message); err == nil && info.Name != "" {
-			mv.name = clean(info.Name)
-		}
+		info, _ := p.client.Attachment(ctx, ev.Contact.ID, pr.Message) // unnamed if it fails
+		mv = &moving{name: fileLabel(info), shown: now}
 		p.moving[pr.Message] = mv
 		return
 	}
@@ -244,10 +242,7 @@ func (p *printer) attachment(ctx context.Context, ev core.Event, at, name string
 		warnf(p.stderr, "an attachment from %s: %s", name, errorMessage(err))
 		return
 	}
-	file := "an attachment"
-	if info.Name != "" {
-		file = clean(info.Name)
-	}
+	file := fileLabel(info)
 	if p.saveDir == "" || !info.Expires.IsZero() {
 		fmt.Fprintf(p.stdout, "%s downloaded %s (%s) from %s\n", at, file, size(info.Size), name)
 		if p.saveDir != "" {
@@ -283,21 +278,33 @@ func (p *printer) catchUp(ctx context.Context) {
 		warnf(p.stderr, "attachments downloaded earlier: %s", errorMessage(err))
 		return
 	}
+	names := make(map[store.ContactID]string) // the senders', read once each
 	for _, info := range list {
 		if !info.Expires.IsZero() {
 			continue
 		}
-		name := "someone"
-		if ct, err := p.client.Contact(ctx, info.Contact); err == nil {
-			name = clean(ct.Name)
-		}
-		file := "an attachment"
-		if info.Name != "" {
-			file = clean(info.Name)
+		name, ok := names[info.Contact]
+		if !ok {
+			name = "someone"
+			if ct, err := p.client.Contact(ctx, info.Contact); err == nil {
+				name = clean(ct.Name)
+			}
+			names[info.Contact] = name
 		}
 		now := p.now()
-		p.save(ctx, info, now, "["+now.In(p.loc).Format("15:04:05")+"]", name, file)
+		p.save(ctx, info, now, p.stamp(now), name, fileLabel(info))
 	}
+}
+
+// stamp is an event's time as listen prints it: [15:04:05].
+func (p *printer) stamp(t time.Time) string { return "[" + t.In(p.loc).Format("15:04:05") + "]" }
+
+// fileLabel names an attachment in a line: its file name, cleaned.
+func fileLabel(info core.AttachmentInfo) string {
+	if info.Name == "" {
+		return "an attachment"
+	}
+	return clean(info.Name)
 }
 
 // count says how many messages an event concerns, if more than one.

@@ -37,11 +37,7 @@ func parseSave(cmd *command, args []string) (action, error) {
 		return nil, usageErrorf(cmd, "save: the path is empty")
 	}
 	return func(ctx context.Context, e *env) error {
-		ct, err := findContact(ctx, e.client, pos[0])
-		if err != nil {
-			return err
-		}
-		m, err := findMessage(ctx, e.client, ct, prefix)
+		ct, m, err := findContactMessage(ctx, e.client, pos[0], prefix)
 		if err != nil {
 			return err
 		}

@@ -130,11 +130,7 @@ func parsePin(cmd *command, args []string) (action, error) {
 		return nil, err
 	}
 	return func(ctx context.Context, e *env) error {
-		ct, err := findContact(ctx, e.client, pos[0])
-		if err != nil {
-			return err
-		}
-		m, err := findMessage(ctx, e.client, ct, prefix)
+		ct, m, err := findContactMessage(ctx, e.client, pos[0], prefix)
 		if err != nil {
 			return err
 		}

@@ -24,17 +24,9 @@ import (
 // through the socket hand-over, history, safety numbers, a second use
 // of the invitation refused, and two sends at once on one profile.
 func TestCLI(t *testing.T) {
-	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
-	defer cancel()
-	bin := buildHush(t)
-	nw, err := devnet.Start(ctx, devnet.Options{Relays: devnet.DefaultRelays, Dir: t.TempDir()})
-	if err != nil {
-		t.Fatalf("devnet: %v", err)
-	}
-	t.Cleanup(func() { nw.Shutdown(context.Background()) })
-
-	alice := newUser(t, bin, nw.FilePath, "alice")
-	bob := newUser(t, bin, nw.FilePath, "bob")
+	bin, network := startCLINet(t)
+	alice := newUser(t, bin, network, "alice")
+	bob := newUser(t, bin, network, "bob")
 
 	link := strings.TrimSpace(alice.ok(t, "invite"))
 	if !strings.HasPrefix(link, "hush:") {
@@ -69,7 +61,7 @@ func TestCLI(t *testing.T) {
 		t.Errorf("safety numbers differ:\n%s\n%s", an, bn)
 	}
 
-	carol := newUser(t, bin, nw.FilePath, "carol")
+	carol := newUser(t, bin, network, "carol")
 	_, stderr, code := carol.run(t, "accept", link)
 	if code != exitError || !strings.Contains(stderr, "already accepted by someone") {
 		t.Errorf("a second accept: exit %d, stderr %q", code, stderr)
@@ -97,6 +89,22 @@ func TestCLI(t *testing.T) {
 	if out := alice.ok(t, "contacts"); !strings.Contains(out, "bob") {
 		t.Errorf("contacts after listen stopped:\n%s", out)
 	}
+}
+
+// startCLINet builds the binary under test and starts a loopback
+// network of 5 relays until the test ends; it returns the binary and the
+// network file.
+func startCLINet(t *testing.T) (bin, network string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	bin = buildHush(t)
+	nw, err := devnet.Start(ctx, devnet.Options{Relays: devnet.DefaultRelays, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("devnet: %v", err)
+	}
+	t.Cleanup(func() { nw.Shutdown(context.Background()) })
+	return bin, nw.FilePath
 }
 
 // buildHush builds the binary under test.

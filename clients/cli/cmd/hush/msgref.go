@@ -36,6 +36,17 @@ func parseIDPrefix(cmd *command, s string) (string, error) {
 	return p, nil
 }
 
+// findContactMessage finds the contact called name and its one message
+// whose ID starts with prefix (the NAME MSGID arguments of a command).
+func findContactMessage(ctx context.Context, c *core.Client, name, prefix string) (core.Contact, core.Message, error) {
+	ct, err := findContact(ctx, c, name)
+	if err != nil {
+		return ct, core.Message{}, err
+	}
+	m, err := findMessage(ctx, c, ct, prefix)
+	return ct, m, err
+}
+
 // findMessage returns the one message of ct whose ID starts with prefix,
 // looking through the whole conversation, newest first.
 func findMessage(ctx context.Context, c *core.Client, ct core.Contact, prefix string) (core.Message, error) {
